@@ -1,0 +1,190 @@
+"""The `trainbot` command: serve, chat, clock, and content tools for authors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Config
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+def main() -> None:
+    """Trainbot: short training courses on WhatsApp, Slack and the web."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=0,
+    type=int,
+    help="gunicorn workers (default: 1 on the embedded store, 2 on MongoDB)",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web app (webhooks, simulator, health) under gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    _logging()
+    config = Config.from_env()
+    embedded = not config.mongodb_uri
+    if embedded and workers > 1:
+        raise click.UsageError(
+            "the embedded store lives in one process: use --workers 1 or set MONGODB_URI"
+        )
+    base = f"http://{host}:{port}"
+    click.echo(f"Trainbot is starting on {base}")
+    if config.simulator:
+        click.echo(f"  web chat simulator: {base}/simulator")
+    click.echo(f"  health:             {base}/healthz")
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers or (1 if embedded else 2))
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("accesslog", None)
+
+        def load(self):
+            from bot.scheduler import build_scheduler
+            from bot.web import create_app
+
+            app = create_app(config)
+            if embedded:  # no separate clock can see this process's memory
+                build_scheduler(app.extensions["trainbot"]).start()
+            return app
+
+    Server().run()
+
+
+@main.command()
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="course folder (default: CONTENT_DIR or the shipped sample)",
+)
+@click.option("--as", "key", default="console:me", show_default=True, help="learner key")
+@click.option("--name", default="", help="the learner's display name")
+def chat(content_dir: Path | None, key: str, name: str) -> None:
+    """Talk to the bot as a learner: one message per line, replies printed."""
+    import dataclasses
+
+    from bot.channels.console import ConsoleSender, prompt_lines, run_chat
+    from bot.services import build_services
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    config = Config.from_env()
+    if content_dir:
+        config = dataclasses.replace(config, content_dir=content_dir)
+    if ":" not in key:
+        key = f"console:{key}"
+    sender = ConsoleSender(sys.stdout)
+    services = build_services(config, {"console": sender, "web": sender})
+    run_chat(services, prompt_lines(), sys.stdout, key, name)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="run every job once and exit")
+def clock(once: bool) -> None:
+    """Run scheduled jobs (delivery retries) against MONGODB_URI."""
+    from bot.scheduler import build_scheduler, jobs
+    from bot.services import build_services, senders_for
+
+    _logging()
+    config = Config.from_env()
+    if not config.mongodb_uri:
+        raise click.UsageError(
+            "the clock needs MONGODB_URI: with the embedded store, "
+            "`trainbot serve` runs the jobs itself"
+        )
+    services = build_services(config, senders_for(config))
+    if once:
+        for name, job in jobs(services).items():
+            click.echo(f"{name}: {job()}")
+        return
+    build_scheduler(services, blocking=True).start()
+
+
+@main.group()
+def content() -> None:
+    """Tools for course authors."""
+
+
+@content.command("check")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+def content_check(folder: Path | None) -> None:
+    """Validate every course file; problems print as path:line: message."""
+    from bot.content import check
+
+    folder = folder or Config.from_env().content_dir
+    result = check(folder)
+    for problem in sorted(result.problems):
+        click.echo(str(problem))
+    sessions = sum(len(c.sessions) for c in result.courses)
+    warnings = len(result.problems) - len(result.errors)
+    click.echo(
+        f"{len(result.courses)} course(s), {sessions} session(s): "
+        f"{len(result.errors)} error(s), {warnings} warning(s)",
+        err=bool(result.errors),
+    )
+    sys.exit(1 if result.errors else 0)
+
+
+@content.command("preview")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("session", required=False)
+@click.option(
+    "--channel",
+    type=click.Choice(["whatsapp", "slack", "web"]),
+    default="whatsapp",
+    show_default=True,
+)
+@click.option("--course", "course_id", help="course id when FOLDER holds several")
+def content_preview(folder: Path, session: str | None, channel: str, course_id: str | None) -> None:
+    """Print a session (number or id; default: all) as a channel would show it."""
+    from bot.content import check
+    from bot.render import to_html, to_slack, to_whatsapp
+    from flows.machine import session_reply
+
+    result = check(folder)
+    for problem in result.errors:
+        click.echo(str(problem), err=True)
+    courses = [c for c in result.courses if course_id in (None, c.id)]
+    if not courses:
+        raise click.ClickException("no valid course found")
+    render = {"whatsapp": to_whatsapp, "slack": to_slack, "web": to_html}[channel]
+    for course in courses:
+        numbers = range(1, len(course.sessions) + 1)
+        if session:
+            wanted = [n for n in numbers if str(n) == session or course.session(n).id == session]
+            if not wanted:
+                raise click.ClickException(
+                    f"{course.id} has no session '{session}' (1-{len(course.sessions)} or an id)"
+                )
+            numbers = wanted
+        for number in numbers:
+            reply = session_reply(course, number)
+            text = render(reply.text)
+            click.echo(f"── {course.id} · session {number} · {channel} · {len(text)} characters")
+            click.echo(text)
+            for media in reply.media:
+                click.echo(f"[media] {media.path} ({media.alt})")
+            click.echo("  ".join(f"[{b.title}]" for b in reply.buttons) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Configuration: the environment (and a `.env` file) read once into one typed object."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+log = logging.getLogger(__name__)
+
+SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the bot reads; see the README's configuration table."""
+
+    mongodb_uri: str = ""
+    content_dir: Path = SHIPPED_CONTENT
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_api_base_url: str = ""
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    admin_token: str = ""
+    simulator: bool = True
+    content_check_seconds: float = 2.0
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: str | None = ".env"
+    ) -> Config:
+        """Settings from `environ` (default: the process environment) over a `.env` file."""
+        values = {**(dotenv_values(dotenv) if dotenv and Path(dotenv).is_file() else {})}
+        values.update(os.environ if environ is None else environ)
+        get = lambda name, default="": (values.get(name) or default).strip()  # noqa: E731
+        return cls(
+            mongodb_uri=get("MONGODB_URI"),
+            content_dir=Path(get("CONTENT_DIR") or SHIPPED_CONTENT),
+            public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
+            twilio_api_base_url=get("TWILIO_API_BASE_URL"),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL"),
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            openai_model=get("OPENAI_MODEL", cls.openai_model),
+            admin_token=get("ADMIN_TOKEN"),
+            simulator=get("SIMULATOR", "on").lower() not in ("0", "off", "false", "no"),
+            extra={k: v for k, v in values.items() if v is not None},
+        )
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+        )
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def log_channels(self) -> None:
+        """One line per channel that is off for lack of credentials."""
+        if not self.whatsapp_enabled:
+            log.info(
+                "whatsapp: disabled (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
+                "TWILIO_WHATSAPP_FROM to enable)"
+            )
+        if not self.slack_enabled:
+            log.info("slack: disabled (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)")
+        if not self.openai_api_key:
+            log.info("assistant: no OPENAI_API_KEY, answering with passages from the course")

@@ -1,0 +1,568 @@
+"""Loading and validating course folders (course.yaml + NN-slug.md session files).
+
+Every problem is reported as `path:line: message` so an author can jump to it. The
+`Library` keeps the running bot on the last good version of each course: a broken edit
+is reported and logged, never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from bot.render import images, to_whatsapp
+from flows.commands import ALIASES, normalize, parse
+from flows.course import CHANNELS, Catalog, Course, Media, Question, Session
+from flows.machine import session_reply
+from flows.messages import CATALOG, placeholders
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SESSION_FILE = re.compile(r"^(\d+)[-_ ]?(.*)\.md$")
+WHATSAPP_LIMIT = 1500  # one WhatsApp message; longer sessions are split into several
+MAX_OPTIONS = 10  # a WhatsApp list shows at most 10 rows
+
+COURSE_KEYS = {
+    "title",
+    "description",
+    "enroll",
+    "channels",
+    "navigation",
+    "quiz",
+    "certificate",
+    "reminders",
+    "messages",
+    "language",
+    "required_for_roles",
+}
+SESSION_KEYS = {"title", "id", "quiz"}
+QUESTION_KEYS = {"q", "options", "answer", "explain", "type", "rubric", "id"}
+QUESTION_TYPES = {"single", "multi", "true_false", "text"}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a content file, at a line an author can jump to."""
+
+    path: str
+    line: int
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        kind = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}: {kind}{self.message}"
+
+
+class _Problems(list):
+    def error(self, path: Path, line: int, message: str) -> None:
+        self.append(Problem(str(path), line, message))
+
+    def warn(self, path: Path, line: int, message: str) -> None:
+        self.append(Problem(str(path), line, message, warning=True))
+
+
+# --- YAML that remembers where each key and item was --------------------------------
+
+
+class _Map(dict):
+    line: int = 1
+    lines: dict[Any, int]
+
+
+class _Seq(list):
+    line: int = 1
+    lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences carry 1-based line numbers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
+        result = _Map(super().construct_mapping(node, deep=True))
+        result.line = node.start_mark.line + 1
+        result.lines = {
+            self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value
+        }
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _Seq:
+        result = _Seq(super().construct_sequence(node, deep=True))
+        result.line = node.start_mark.line + 1
+        result.lines = [item.start_mark.line + 1 for item in node.value]
+        return result
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
+)
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
+)
+
+
+def _parse_yaml(text: str, path: Path, problems: _Problems, offset: int = 0) -> Any:
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 1 if mark else 1) + offset
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.error(path, line, f"invalid YAML: {reason}")
+        return None
+
+
+def _line(mapping: Any, key: str, offset: int = 0) -> int:
+    lines = getattr(mapping, "lines", {})
+    return lines.get(key, getattr(mapping, "line", 1)) + offset
+
+
+def _unknown_keys(
+    mapping: dict, allowed: set[str], path: Path, problems: _Problems, what: str, offset: int = 0
+) -> None:
+    for key in mapping:
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            problems.error(
+                path, _line(mapping, key, offset), f"unknown key '{key}' in {what} (known: {known})"
+            )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+# --- course.yaml ---------------------------------------------------------------------
+
+
+def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | None:
+    path = folder / "course.yaml"
+    data = _parse_yaml(path.read_text(encoding="utf-8", errors="replace"), path, problems)
+    if data is None and not any(p.path == str(path) for p in problems):
+        problems.error(path, 1, "course.yaml is empty")
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.error(path, 1, "course.yaml must be a mapping of settings")
+        return None
+    _unknown_keys(data, COURSE_KEYS, path, problems, "course.yaml")
+    if not _text(data.get("title")):
+        problems.error(path, _line(data, "title"), "'title' is required")
+    enroll = data.get("enroll", [])
+    if isinstance(enroll, str):
+        enroll = [enroll]
+    if not isinstance(enroll, list) or not all(isinstance(p, str) and p.strip() for p in enroll):
+        problems.error(path, _line(data, "enroll"), "'enroll' must be a list of phrases")
+        enroll = []
+    for phrase in enroll:
+        words = normalize(phrase)
+        if words in ALIASES or parse(phrase):
+            problems.error(
+                path,
+                _line(data, "enroll"),
+                f"enrollment phrase '{phrase}' is a command and would never enroll",
+            )
+    channels = data.get("channels", list(CHANNELS[:3]))
+    if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
+        problems.error(
+            path,
+            _line(data, "channels"),
+            f"'channels' must be a list drawn from {', '.join(CHANNELS[:3])}",
+        )
+        channels = []
+    navigation = data.get("navigation", "sequential")
+    if navigation not in ("sequential", "free"):
+        problems.error(
+            path, _line(data, "navigation"), "'navigation' must be 'sequential' or 'free'"
+        )
+    _check_quiz_policy(data, path, problems)
+    messages = _check_messages(data, path, problems)
+    settings = {
+        "title": _text(data.get("title")),
+        "description": _text(data.get("description")),
+        "enroll": tuple(p.strip() for p in enroll),
+        "channels": tuple(channels),
+        "navigation": navigation,
+        "messages": MappingProxyType(messages),
+    }
+    return settings, data
+
+
+def _check_quiz_policy(data: dict, path: Path, problems: _Problems) -> None:
+    quiz = data.get("quiz")
+    if quiz is None:
+        return
+    if not isinstance(quiz, dict):
+        problems.error(path, _line(data, "quiz"), "'quiz' must be a mapping")
+        return
+    _unknown_keys(
+        quiz,
+        {"pass_mark", "max_attempts", "shuffle", "time_limit"},
+        path,
+        problems,
+        "quiz settings",
+    )
+    mark = quiz.get("pass_mark", 80)
+    if not isinstance(mark, int | float) or isinstance(mark, bool) or not 0 <= mark <= 100:
+        problems.error(path, _line(quiz, "pass_mark"), "'pass_mark' must be a number 0-100")
+    attempts = quiz.get("max_attempts", 3)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        problems.error(path, _line(quiz, "max_attempts"), "'max_attempts' must be 1 or more")
+
+
+def _check_messages(data: dict, path: Path, problems: _Problems) -> dict[str, str]:
+    messages = data.get("messages") or {}
+    if not isinstance(messages, dict):
+        problems.error(path, _line(data, "messages"), "'messages' must map keys to texts")
+        return {}
+    good: dict[str, str] = {}
+    for key, text in messages.items():
+        line = _line(messages, key)
+        if key not in CATALOG:
+            problems.error(path, line, f"unknown message key '{key}'")
+        elif not isinstance(text, str) or not text.strip():
+            problems.error(path, line, f"message '{key}' must be a non-empty text")
+        elif extra := placeholders(text) - placeholders(CATALOG[key]):
+            names = ", ".join(f"{{{n}}}" for n in sorted(extra))
+            problems.error(path, line, f"message '{key}' uses {names}, which it is not given")
+        else:
+            good[key] = text
+    return good
+
+
+# --- session files -------------------------------------------------------------------
+
+
+def _split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """(front matter, body, line where the body starts) of a session file."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None, text, 1
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
+    return "", "", 1
+
+
+def _session(path: Path, folder: Path, problems: _Problems) -> Session | None:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.error(path, line, "not valid UTF-8 text")
+        return None
+    front, body, body_line = _split_front_matter(text)
+    if front is None:
+        problems.error(path, 1, "missing front matter: start the file with '---', a title, '---'")
+        return None
+    if front == "" and body == "":
+        problems.error(path, 1, "front matter is not closed with '---'")
+        return None
+    meta = _parse_yaml(front, path, problems, offset=1) if front.strip() else _Map()
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        problems.error(path, 2, "front matter must be a mapping (title: ...)")
+        return None
+    _unknown_keys(meta, SESSION_KEYS, path, problems, "session front matter", offset=1)
+    title = _text(meta.get("title"))
+    if not title:
+        problems.error(path, _line(meta, "title", 1), "'title' is required")
+    match = SESSION_FILE.match(path.name)
+    default_id = (match.group(2) if match else path.stem).lower().replace(" ", "-")
+    session_id = str(meta.get("id") or default_id)
+    if not ID_PATTERN.match(session_id):
+        problems.error(
+            path,
+            _line(meta, "id", 1),
+            f"session id '{session_id}' must be lower-case letters, digits, - or _",
+        )
+    if not body.strip():
+        problems.error(path, body_line, "the session has no text")
+    media = []
+    for src, alt, line in images(body):
+        if src.startswith(("http://", "https://")):
+            media.append(Media(src, alt))
+            continue
+        target = (folder / src).resolve()
+        if not target.is_relative_to(folder.resolve()) or not target.is_file():
+            problems.error(path, body_line + line, f"media file '{src}' not found")
+        else:
+            media.append(Media(src, alt))
+    quiz = _questions(meta.get("quiz"), meta, path, problems)
+    return Session(session_id, title, body.strip(), tuple(media), quiz)
+
+
+def _questions(items: Any, meta: Any, path: Path, problems: _Problems) -> tuple[Question, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        problems.error(path, _line(meta, "quiz", 1), "'quiz' must be a list of questions")
+        return ()
+    questions = []
+    for index, item in enumerate(items):
+        line = item.line + 1 if isinstance(item, _Map) else _line(meta, "quiz", 1)
+        if not isinstance(item, dict):
+            problems.error(path, line, "each quiz question must be a mapping with 'q'")
+            continue
+        _unknown_keys(item, QUESTION_KEYS, path, problems, "a quiz question", offset=1)
+        question = _question(item, index, line, path, problems)
+        if question:
+            questions.append(question)
+    return tuple(questions)
+
+
+def _question(
+    item: dict, index: int, line: int, path: Path, problems: _Problems
+) -> Question | None:
+    prompt = _text(item.get("q"))
+    if not prompt:
+        problems.error(path, line, f"quiz question {index + 1} has no 'q'")
+        return None
+    options = item.get("options") or []
+    kind = item.get("type") or ("single" if options else "text")
+    answer_line = _line(item, "answer", 1)
+    if kind not in QUESTION_TYPES:
+        problems.error(
+            path,
+            _line(item, "type", 1),
+            f"unknown question type '{kind}' (known: {', '.join(sorted(QUESTION_TYPES))})",
+        )
+        return None
+    qid = str(item.get("id") or hashlib.sha1(prompt.encode()).hexdigest()[:10])
+    answer: tuple[int, ...] | bool | None = None
+    if kind in ("single", "multi"):
+        if not isinstance(options, list) or len(options) < 2:
+            problems.error(path, _line(item, "options", 1), "a choice question needs 2+ options")
+            return None
+        if len(options) > MAX_OPTIONS:
+            problems.error(
+                path,
+                _line(item, "options", 1),
+                f"{len(options)} options: at most {MAX_OPTIONS} fit a WhatsApp list",
+            )
+        texts = [str(o).strip() for o in options]
+        if len({t.casefold() for t in texts}) != len(texts):
+            problems.error(path, _line(item, "options", 1), "duplicate options")
+        raw = item.get("answer")
+        picks = raw if isinstance(raw, list) else [raw]
+        if not picks or not all(isinstance(p, int) and not isinstance(p, bool) for p in picks):
+            problems.error(path, answer_line, "'answer' must be an option number (1-based)")
+            return None
+        if any(not 1 <= p <= len(options) for p in picks):
+            problems.error(
+                path, answer_line, f"answer out of range: choose from 1 to {len(options)}"
+            )
+            return None
+        if kind == "single" and len(picks) > 1:
+            kind = "multi"
+        answer = tuple(sorted(set(picks)))
+        options = tuple(texts)
+    elif kind == "true_false":
+        if not isinstance(item.get("answer"), bool):
+            problems.error(path, answer_line, "a true_false question needs answer: true or false")
+            return None
+        answer, options = item["answer"], ()
+    else:
+        options = ()
+        if not _text(item.get("rubric")):
+            problems.warn(path, line, "a text question without a 'rubric' cannot be graded")
+    return Question(
+        qid, prompt, kind, options, answer, _text(item.get("explain")), _text(item.get("rubric"))
+    )
+
+
+# --- whole courses and catalogs ------------------------------------------------------
+
+
+def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
+    """Parse and validate one course folder; the course is None when it has errors."""
+    problems = _Problems()
+    course_id = folder.name
+    if not ID_PATTERN.match(course_id):
+        problems.error(
+            folder / "course.yaml",
+            1,
+            f"course folder name '{course_id}' must be lower-case letters, digits, -, _",
+        )
+    parsed = _course_settings(folder, problems)
+    sessions: list[Session] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.md")):
+        if not SESSION_FILE.match(path.name):
+            problems.warn(path, 1, "ignored: session file names start with a number (01-...)")
+            continue
+        session = _session(path, folder, problems)
+        if session is None:
+            continue
+        if session.id in seen:
+            problems.error(
+                path, 1, f"duplicate session id '{session.id}' (also in {seen[session.id].name})"
+            )
+            continue
+        seen[session.id] = path
+        sessions.append(session)
+    if parsed is None or any(not p.warning for p in problems):
+        return None, sorted(problems)
+    settings, data = parsed
+    extra = MappingProxyType({k: v for k, v in data.items() if k not in settings})
+    course = Course(id=course_id, sessions=tuple(sessions), settings=extra, **settings)
+    _check_lengths(course, folder, seen, problems)
+    return course, sorted(problems)
+
+
+def _check_lengths(
+    course: Course, folder: Path, paths: dict[str, Path], problems: _Problems
+) -> None:
+    """Warn about sessions that will arrive as several WhatsApp messages."""
+    for number, session in enumerate(course.sessions, start=1):
+        length = len(to_whatsapp(session_reply(course, number).text))
+        if length > WHATSAPP_LIMIT:
+            parts = -(-length // WHATSAPP_LIMIT)
+            problems.warn(
+                paths[session.id],
+                1,
+                f"{length} characters on WhatsApp: will arrive as about {parts} messages "
+                f"(limit {WHATSAPP_LIMIT})",
+            )
+
+
+def course_folders(root: Path) -> list[Path]:
+    """The course folders under `root` (or `root` itself when it is one course)."""
+    if (root / "course.yaml").is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "course.yaml").is_file())
+
+
+def check_enrollment(courses: list[Course], root: Path) -> list[Problem]:
+    """Errors for enrollment phrases that two courses share (the second would never win)."""
+    problems = _Problems()
+    owner: dict[str, str] = {}
+    for course in courses:
+        for phrase in course.enroll:
+            key = normalize(phrase)
+            if key in owner and owner[key] != course.id:
+                problems.error(
+                    root / course.id / "course.yaml",
+                    1,
+                    f"enrollment phrase '{phrase}' is also used by '{owner[key]}'",
+                )
+            owner.setdefault(key, course.id)
+    return problems
+
+
+@dataclass
+class CheckResult:
+    """The outcome of validating a content folder."""
+
+    courses: list[Course] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+
+def check(root: Path) -> CheckResult:
+    """Validate every course under `root`, reporting all problems at once."""
+    result = CheckResult()
+    if not root.is_dir():
+        result.problems.append(Problem(str(root), 1, "no such content folder"))
+        return result
+    folders = course_folders(root)
+    if not folders:
+        result.problems.append(Problem(str(root), 1, "no course folders (each needs course.yaml)"))
+    for folder in folders:
+        course, problems = load_course(folder)
+        result.problems.extend(problems)
+        if course:
+            result.courses.append(course)
+    result.problems.extend(check_enrollment(result.courses, root))
+    return result
+
+
+# --- the running bot's view of the content -------------------------------------------
+
+
+def _fingerprint(root: Path) -> tuple:
+    try:
+        return tuple(
+            sorted(
+                (str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                for p in root.rglob("*")
+                if p.is_file()
+            )
+        )
+    except OSError:
+        return ()
+
+
+class Library:
+    """The courses the bot serves, reloaded when files change.
+
+    A course whose new version has errors keeps serving its last good version; the
+    problems are logged and kept for the admin pages and `/healthz`.
+    """
+
+    def __init__(
+        self, root: Path, check_every: float = 2.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.root = root
+        self.check_every = check_every
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._good: dict[str, Course] = {}
+        self._fingerprint: tuple = ()
+        self._checked_at = float("-inf")
+        self.problems: list[Problem] = []
+        self.loaded_at: datetime | None = None
+        self.catalog = Catalog()
+        self.reload()
+
+    def reload(self) -> None:
+        """Load the folder now, keeping last good courses where the new ones fail."""
+        fingerprint = _fingerprint(self.root)
+        result = check(self.root)
+        fresh = {c.id: c for c in result.courses}
+        failed = {Path(p.path).parent.name for p in result.errors} - set(fresh)
+        keep = {cid: c for cid, c in self._good.items() if cid in failed}
+        for cid in keep:
+            log.error("content: course %s has errors; still serving its last good version", cid)
+        for problem in result.errors:
+            log.error("content: %s", problem)
+        self._good = {**fresh, **keep}
+        self.problems = result.problems
+        self.catalog = Catalog(tuple(self._good[k] for k in sorted(self._good)))
+        self._fingerprint = fingerprint
+        self.loaded_at = datetime.now(UTC)
+        log.info("content: %d course(s) loaded from %s", len(self._good), self.root)
+
+    def folder_of(self, course_id: str) -> Path | None:
+        """The folder a served course was loaded from."""
+        if self.catalog.get(course_id) is None:
+            return None
+        return next((f for f in course_folders(self.root) if f.name == course_id), None)
+
+    def current(self) -> Catalog:
+        """The catalog, after reloading if files changed (checked at most every few seconds)."""
+        now = self._clock()
+        if now - self._checked_at >= self.check_every:
+            with self._lock:
+                if now - self._checked_at >= self.check_every:
+                    self._checked_at = now
+                    if _fingerprint(self.root) != self._fingerprint:
+                        self.reload()
+        return self.catalog

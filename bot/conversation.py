@@ -1,0 +1,142 @@
+"""One inbound message, end to end: load, step, commit, then deliver and run effects.
+
+This is the only place that calls `flows.step`. Channels build an `Inbound` and call
+`Conversations.handle`; what happens after the state is saved (delivery, the assistant)
+runs through `background`, a thread pool in the web app and inline in the console.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot.assistant import Assistant
+from bot.content import Library
+from bot.outbox import Outbox, mask, reply_to_doc
+from bot.store import Store
+from flows.events import Ask, Inbound, Reply
+from flows.machine import step
+from flows.state import from_doc, to_doc
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4000  # longer messages are cut before they reach the flows
+COMMIT_ATTEMPTS = 8
+
+Background = Callable[[Callable[[], object]], None]
+
+
+def inline(task: Callable[[], object]) -> None:
+    """Run background work at once (console, tests)."""
+    task()
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What happened to an inbound message."""
+
+    status: str  # "ok", "duplicate"
+    replies: tuple[Reply, ...] = ()
+
+
+class Conflict(RuntimeError):
+    """The learner's document kept changing under us; the message was not processed."""
+
+
+class Conversations:
+    """Runs inbound messages through the learner state machine."""
+
+    def __init__(
+        self,
+        store: Store,
+        library: Library,
+        outbox: Outbox,
+        assistant: Assistant,
+        background: Background = inline,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.outbox = outbox
+        self.assistant = assistant
+        self.background = background
+        self.clock = clock
+
+    def handle(self, inbound: Inbound) -> Handled:
+        """Process one message exactly once; a repeated message id changes nothing."""
+        inbound = replace(inbound, text=inbound.text[:MAX_TEXT])
+        catalog = self.library.current()
+        for _ in range(COMMIT_ATTEMPTS):
+            doc = self.store.load(inbound.key)
+            if doc and inbound.message_id and inbound.message_id in doc.get("processed", ()):
+                log.info(
+                    "inbound: duplicate message %s from %s ignored",
+                    inbound.message_id,
+                    mask(inbound.key),
+                )
+                return Handled("duplicate")
+            now = self.clock()
+            outcome = step(from_doc(inbound.key, doc), catalog, inbound, now)
+            commit = self.store.commit(
+                inbound.key,
+                doc,
+                to_doc(outcome.learner),
+                [reply_to_doc(r) for r in outcome.replies],
+                inbound.message_id or None,
+                now,
+            )
+            if commit.status == "duplicate":
+                return Handled("duplicate")
+            if commit.ok:
+                break
+        else:
+            log.error(
+                "inbound: gave up on %s after %d conflicting writes",
+                mask(inbound.key),
+                COMMIT_ATTEMPTS,
+            )
+            raise Conflict(inbound.key)
+        self.store.log_event(
+            {
+                "at": now,
+                "learner": inbound.key,
+                "channel": inbound.channel,
+                "message_id": inbound.message_id,
+                "text": inbound.text[:1000],
+            }
+        )
+        for effect in outcome.effects:
+            if isinstance(effect, Ask):
+                self._run(lambda ask=effect: self._answer(inbound.key, ask))
+        self._run(lambda: self.outbox.flush(inbound.key))
+        return Handled("ok", outcome.replies)
+
+    def queue(self, key: str, replies: list[Reply]) -> None:
+        """Append replies that no inbound message produced (answers, reminders)."""
+        for _ in range(COMMIT_ATTEMPTS):
+            doc = self.store.load(key)
+            if doc is None:
+                return
+            if self.store.commit(
+                key, doc, {}, [reply_to_doc(r) for r in replies], None, self.clock()
+            ).ok:
+                return
+        raise Conflict(key)
+
+    def _answer(self, key: str, ask: Ask) -> None:
+        course = self.library.current().get(ask.course_id)
+        if course is None:
+            return
+        self.queue(key, [self.assistant.answer(course, ask)])
+        self.outbox.flush(key)
+
+    def _run(self, task: Callable[[], object]) -> None:
+        def logged() -> None:
+            try:
+                task()
+            except Exception:
+                log.exception("background task failed")
+
+        self.background(logged)

@@ -1,0 +1,159 @@
+"""Markdown (course bodies and the bot's own words) rendered for each channel.
+
+One token walk over markdown-it-py's parse serves WhatsApp and Slack, which differ only in
+their markers; HTML uses markdown-it's own renderer with raw HTML disabled. Images are not
+part of the text: channels send them as media.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a chat app marks up inline text."""
+
+    bold: str
+    italic: str
+    strike: str
+    link: str  # format with {text} and {href}
+
+
+WHATSAPP = Style(bold="*", italic="_", strike="~", link="{text} ({href})")
+SLACK = Style(bold="*", italic="_", strike="~", link="<{href}|{text}>")
+
+
+def _wrap(marker: str, inner: str) -> str:
+    # Chat markers only work hugging non-space text: "*bold *" is not bold on WhatsApp.
+    stripped = inner.strip()
+    if not stripped:
+        return inner
+    lead = inner[: len(inner) - len(inner.lstrip())]
+    trail = inner[len(inner.rstrip()) :]
+    return f"{lead}{marker}{stripped}{marker}{trail}"
+
+
+def _inline(children: list[Token], style: Style) -> str:
+    """Render inline tokens; nested spans are rendered innermost first."""
+    stack: list[tuple[str, list[str], str]] = [("", [], "")]
+    closers = {"strong_close", "em_close", "s_close", "link_close"}
+    for tok in children:
+        if tok.type == "strong_open":
+            stack.append((style.bold, [], ""))
+        elif tok.type == "em_open":
+            stack.append((style.italic, [], ""))
+        elif tok.type == "s_open":
+            stack.append((style.strike, [], ""))
+        elif tok.type == "link_open":
+            stack.append(("link", [], str(tok.attrs.get("href", ""))))
+        elif tok.type in closers and len(stack) > 1:
+            marker, parts, href = stack.pop()
+            inner = "".join(parts)
+            if marker == "link":
+                text = inner.strip() or href
+                rendered = text if text == href else style.link.format(text=text, href=href)
+            else:
+                rendered = _wrap(marker, inner)
+            stack[-1][1].append(rendered)
+        elif tok.type == "text":
+            stack[-1][1].append(tok.content)
+        elif tok.type == "code_inline":
+            stack[-1][1].append(f"`{tok.content}`")
+        elif tok.type in ("softbreak", "hardbreak"):
+            stack[-1][1].append("\n")
+    return "".join(stack[0][1])
+
+
+def to_chat(markdown: str, style: Style) -> str:
+    """Markdown as WhatsApp or Slack text: paragraphs, headings, lists, quotes and code.
+
+    Blocks are separated by a blank line; a whole list (nested ones indented) is one block.
+    """
+    blocks: list[str] = []
+    list_lines: list[str] = []
+    lists: list[list[int]] = []  # per open list: [next number], or [] for bullets
+    item_prefix: str | None = None
+    heading = False
+    quote = 0
+    for tok in _parser().parse(markdown):
+        kind = tok.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append([int(tok.attrs.get("start", 1) or 1)] if kind[0] == "o" else [])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+            if not lists:
+                blocks.append("\n".join(list_lines))
+                list_lines = []
+        elif kind == "list_item_open":
+            numbering, indent = lists[-1], "  " * (len(lists) - 1)
+            item_prefix = f"{indent}{numbering[0]}. " if numbering else f"{indent}• "
+            if numbering:
+                numbering[0] += 1
+        elif kind == "heading_open":
+            heading = True
+        elif kind == "heading_close":
+            heading = False
+        elif kind in ("blockquote_open", "blockquote_close"):
+            quote += 1 if kind.endswith("open") else -1
+        elif kind == "inline":
+            text = _inline(tok.children or [], style)
+            if not text.strip():
+                continue
+            text = "> " * quote + (_wrap(style.bold, text) if heading else text)
+            if lists:
+                lead = item_prefix if item_prefix is not None else "  " * len(lists)
+                list_lines.append(lead + text)
+                item_prefix = None
+            else:
+                blocks.append(text)
+        elif kind in ("fence", "code_block"):
+            blocks.append(f"```\n{tok.content.rstrip()}\n```")
+    return "\n\n".join(blocks)
+
+
+def to_whatsapp(markdown: str) -> str:
+    """WhatsApp text (`*bold*`, `_italic_`, `~strike~`, links as "text (url)")."""
+    return to_chat(markdown, WHATSAPP)
+
+
+def to_slack(markdown: str) -> str:
+    """Slack mrkdwn (`*bold*`, `_italic_`, `<url|text>`)."""
+    return to_chat(markdown, SLACK)
+
+
+def to_html(markdown: str, media_url: str = "") -> str:
+    """Safe HTML: raw HTML in the source is escaped; relative image paths are served from
+    `media_url` (the course's media route)."""
+    parser = _parser()
+    tokens = parser.parse(markdown)
+    for tok in tokens:
+        for child in tok.children or []:
+            if child.type == "image":
+                src = str(child.attrs.get("src", ""))
+                if media_url and not src.startswith(("http://", "https://", "/")):
+                    child.attrs["src"] = f"{media_url.rstrip('/')}/{src}"
+            if child.type == "link_open":
+                child.attrs["target"] = "_blank"
+                child.attrs["rel"] = "noopener"
+    return parser.renderer.render(tokens, parser.options, {})
+
+
+def images(markdown: str) -> list[tuple[str, str, int]]:
+    """Every image in a Markdown text as (src, alt, 0-based source line)."""
+    found = []
+    for tok in _parser().parse(markdown):
+        for child in tok.children or []:
+            if child.type == "image":
+                line = tok.map[0] if tok.map else 0
+                found.append((str(child.attrs.get("src", "")), child.content, line))
+    return found

@@ -1,0 +1,29 @@
+"""Clock jobs (APScheduler 3): run by `trainbot clock`, or inside `serve` on the embedded
+store, whose memory another process cannot see."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.services import Services
+
+RETRY_SECONDS = 10
+
+
+def jobs(services: Services) -> dict[str, object]:
+    """Every clock job by name; `trainbot clock --once` runs them all once."""
+    return {"deliveries": services.outbox.flush_due}
+
+
+def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler:
+    """A scheduler with every job registered (not started)."""
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
+    for name, job in jobs(services).items():
+        scheduler.add_job(
+            job, "interval", seconds=RETRY_SECONDS, id=name, max_instances=1, coalesce=True
+        )
+    return scheduler

@@ -1,0 +1,61 @@
+"""Wiring: the store, content, outbox, assistant and conversations built from a Config.
+
+The web app, the console and the clock all build the same `Services`, so every entry point
+runs the same code paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.assistant import Assistant
+from bot.config import Config
+from bot.content import Library
+from bot.conversation import Background, Conversations, inline
+from bot.outbox import Outbox, Sender
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_WARNING = (
+    "store: no MONGODB_URI set, using the EMBEDDED IN-MEMORY store: all progress is lost "
+    "when this process stops (fine for trying the bot, tests and small pilots)"
+)
+
+
+def senders_for(config: Config) -> dict[str, Sender]:
+    """A sender for every channel this configuration enables."""
+    from bot.channels.web import WebSender
+
+    return {"web": WebSender()}
+
+
+@dataclass
+class Services:
+    """Everything an entry point needs, built once."""
+
+    config: Config
+    store: Store
+    library: Library
+    outbox: Outbox
+    conversations: Conversations
+
+
+def build_services(
+    config: Config,
+    senders: Mapping[str, Sender],
+    background: Background = inline,
+    store: Store | None = None,
+) -> Services:
+    """Connect the store, load content, and wire the conversation pipeline."""
+    store = store or Store.connect(config.mongodb_uri)
+    if store.embedded:
+        log.warning(EMBEDDED_WARNING)
+    store.ensure_indexes()
+    library = Library(config.content_dir, check_every=config.content_check_seconds)
+    outbox = Outbox(store, senders)
+    conversations = Conversations(store, library, outbox, Assistant(), background)
+    config.log_channels()
+    return Services(config, store, library, outbox, conversations)

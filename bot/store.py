@@ -1,0 +1,181 @@
+"""MongoDB persistence: learners (state + outbox), deliveries, and the health check.
+
+Every inbound message costs one read and one write: the new state, the outgoing replies and
+the message id go into the learner document in one `update_one`, guarded by `version` and
+by the list of recently processed message ids. Without `MONGODB_URI` the same code runs on
+mongomock-ng, an in-process pymongo-compatible store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+log = logging.getLogger(__name__)
+
+PROCESSED_KEPT = 200  # recent inbound message ids remembered for de-duplication
+OUTBOX_KEPT = 200  # undelivered replies kept per learner; beyond that the oldest fail
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Result of a guarded write: `ok`, or why not (`duplicate` message, `conflict`)."""
+
+    status: str
+    seqs: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Store:
+    """The one place that talks to MongoDB."""
+
+    def __init__(self, client: Any, db_name: str = "trainbot", embedded: bool = False) -> None:
+        self.client = client
+        self.embedded = embedded
+        self.db = client[db_name]
+        self.learners = self.db["learners"]
+        self.deliveries = self.db["deliveries"]
+        self.events = self.db["events"]
+
+    @classmethod
+    def connect(cls, uri: str | None, db_name: str = "trainbot") -> Store:
+        """Real MongoDB at `uri`, or the embedded in-memory store when `uri` is empty."""
+        if uri:
+            client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
+            return cls(client, pymongo.uri_parser.parse_uri(uri).get("database") or db_name)
+        import mongomock_ng
+
+        return cls(mongomock_ng.MongoClient(tz_aware=True), db_name, embedded=True)
+
+    def ensure_indexes(self) -> None:
+        """Create the indexes the queries rely on (idempotent, run at start-up)."""
+        self.learners.create_index([("active_course", 1)])
+        self.learners.create_index([("outbox.next_at", 1)], sparse=True)
+        self.deliveries.create_index([("learner", 1), ("seq", 1)])
+        self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+        self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            self.client.admin.command("ping")
+            return True
+        except PyMongoError as exc:
+            log.warning("store: ping failed: %s", exc)
+            return False
+
+    # --- learners ----------------------------------------------------------------------
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The learner document, or None for a learner never seen."""
+        return self.learners.find_one({"_id": key})
+
+    def commit(
+        self,
+        key: str,
+        before: Mapping[str, Any] | None,
+        state: Mapping[str, Any],
+        replies: list[dict[str, Any]],
+        message_id: str | None,
+        now: datetime,
+    ) -> Commit:
+        """Write new state and queue replies atomically, if nobody wrote in between.
+
+        `before` is the document the state was computed from (None for a new learner).
+        The write fails with `conflict` when the version moved on, and with `duplicate`
+        when `message_id` was already processed; the caller reloads and decides.
+        """
+        version = int(before.get("version", 0)) if before else 0
+        first = int(before.get("seq", 0)) + 1 if before else 1
+        seqs = tuple(range(first, first + len(replies)))
+        entries = [
+            {"seq": seq, "reply": reply, "attempts": 0, "next_at": now, "created_at": now}
+            for seq, reply in zip(seqs, replies, strict=True)
+        ]
+        fields = {**state, "version": version + 1, "seq": first - 1 + len(replies)}
+        try:
+            if before is None:
+                self.learners.insert_one(
+                    {
+                        "_id": key,
+                        **fields,
+                        "outbox": entries,
+                        "created_at": now,
+                        "processed": [message_id] if message_id else [],
+                    }
+                )
+                return Commit("ok", seqs)
+            guard: dict[str, Any] = {"_id": key, "version": version}
+            push: dict[str, Any] = {"outbox": {"$each": entries, "$slice": -OUTBOX_KEPT}}
+            if message_id:
+                guard["processed"] = {"$ne": message_id}
+                push["processed"] = {"$each": [message_id], "$slice": -PROCESSED_KEPT}
+            result = self.learners.update_one(guard, {"$set": fields, "$push": push})
+        except DuplicateKeyError:
+            result = None
+        if result is not None and result.matched_count == 1:
+            return Commit("ok", seqs)
+        latest = self.load(key) or {}
+        if message_id and message_id in latest.get("processed", ()):
+            return Commit("duplicate")
+        return Commit("conflict")
+
+    # --- outbox --------------------------------------------------------------------------
+
+    def claim_outbox(self, key: str, now: datetime, until: datetime) -> dict[str, Any] | None:
+        """Take the learner's delivery lease (one deliverer per learner keeps replies in
+        order); returns the document, or None when another deliverer holds it."""
+        return self.learners.find_one_and_update(
+            {"_id": key, "$or": [{"lease": None}, {"lease": {"$lt": now}}]},
+            {"$set": {"lease": until}},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+
+    def release_outbox(self, key: str) -> dict[str, Any] | None:
+        """Give the lease back; returns the document to see whether more arrived meanwhile."""
+        return self.learners.find_one_and_update(
+            {"_id": key}, {"$set": {"lease": None}}, return_document=pymongo.ReturnDocument.AFTER
+        )
+
+    def delivered(self, key: str, entry: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+        """Log a delivery and remove it from the outbox (log first: a crash in between
+        re-sends rather than loses)."""
+        self.deliveries.replace_one({"_id": f"{key}#{entry['seq']}"}, dict(record), upsert=True)
+        self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
+
+    def postpone(self, key: str, seq: int, attempts: int, next_at: datetime, error: str) -> None:
+        """Record a failed attempt; the entry is retried at `next_at`."""
+        self.learners.update_one(
+            {"_id": key, "outbox.seq": seq},
+            {
+                "$set": {
+                    "outbox.$.attempts": attempts,
+                    "outbox.$.next_at": next_at,
+                    "outbox.$.error": error,
+                }
+            },
+        )
+
+    def due_outboxes(self, now: datetime, limit: int = 100) -> list[str]:
+        """Learners with replies waiting whose next attempt is due."""
+        cursor = self.learners.find(
+            {"outbox": {"$elemMatch": {"next_at": {"$lte": now}}}}, {"_id": 1}
+        ).limit(limit)
+        return [doc["_id"] for doc in cursor]
+
+    def transcript(self, key: str, after: int = 0) -> list[dict[str, Any]]:
+        """Delivered replies to a learner after sequence number `after`, oldest first."""
+        return list(self.deliveries.find({"learner": key, "seq": {"$gt": after}}).sort("seq", 1))
+
+    def log_event(self, record: Mapping[str, Any]) -> None:
+        """Append an inbound event to the audit log."""
+        self.events.insert_one(dict(record))

@@ -1,0 +1,54 @@
+"""The Flask application factory: health, media, and every channel's routes."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask, abort, jsonify, send_from_directory
+from werkzeug.security import safe_join
+
+from bot.channels import web as web_channel
+from bot.config import Config
+from bot.services import Services, build_services, senders_for
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
+    """Build the web app; background work (delivery, assistant) runs on a thread pool."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    if services is None:
+        pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
+        services = build_services(config, senders_for(config), pool.submit)
+    app.extensions["trainbot"] = services
+
+    @app.get("/healthz")
+    def healthz():
+        store_ok = services.store.ping()
+        catalog = services.library.current()
+        body = {
+            "status": "ok" if store_ok else "unavailable",
+            "store": {"ok": store_ok, "embedded": services.store.embedded},
+            "courses": [
+                {"id": c.id, "title": c.title, "sessions": len(c.sessions)} for c in catalog.courses
+            ],
+            "content_errors": sum(not p.warning for p in services.library.problems),
+        }
+        return jsonify(body), 200 if store_ok else 503
+
+    @app.get("/media/<course_id>/media/<path:name>")
+    def media(course_id: str, name: str):
+        """Files a session references, from its course's `media/` folder and nowhere else."""
+        folder = services.library.folder_of(course_id)
+        if folder is None or safe_join(str(folder / "media"), name) is None:
+            abort(404)
+        return send_from_directory(folder / "media", name, max_age=3600)
+
+    if config.simulator:
+        app.register_blueprint(web_channel.blueprint(services))
+    return app

@@ -1,0 +1,145 @@
+"""Turning what a learner typed (or the button they pressed) into a command.
+
+Matching ignores case, surrounding punctuation and emoji. Commands match exactly (after
+normalising) so that a question is never mistaken for a command; enrollment phrases also
+tolerate small typos because they are long enough for that to be safe.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flows.course import Catalog, Course
+
+
+class Cmd(StrEnum):
+    """Everything a learner can ask the bot to do (besides asking a question)."""
+
+    NEXT = "next"
+    PREVIOUS = "previous"
+    MENU = "menu"
+    COMPLETE = "complete"
+    SECTION = "section"
+    PROGRESS = "progress"
+    COURSES = "courses"
+    HELP = "help"
+    RESTART = "restart"
+    EXIT = "exit"
+    RESUME = "resume"
+    STOP = "stop"
+    START = "start"
+    YES = "yes"
+    NO = "no"
+    ENROLL = "enroll"
+
+
+ALIASES: dict[str, Cmd] = {
+    "next": Cmd.NEXT,
+    "continue": Cmd.NEXT,
+    "previous": Cmd.PREVIOUS,
+    "prev": Cmd.PREVIOUS,
+    "back": Cmd.PREVIOUS,
+    "go back": Cmd.PREVIOUS,
+    "menu": Cmd.MENU,
+    "options": Cmd.MENU,
+    "complete": Cmd.COMPLETE,
+    "done": Cmd.COMPLETE,
+    "mark complete": Cmd.COMPLETE,
+    "progress": Cmd.PROGRESS,
+    "status": Cmd.PROGRESS,
+    "courses": Cmd.COURSES,
+    "catalog": Cmd.COURSES,
+    "help": Cmd.HELP,
+    "commands": Cmd.HELP,
+    "restart": Cmd.RESTART,
+    "start over": Cmd.RESTART,
+    "exit": Cmd.EXIT,
+    "pause": Cmd.EXIT,
+    "resume": Cmd.RESUME,
+    "stop": Cmd.STOP,
+    "unsubscribe": Cmd.STOP,
+    "start": Cmd.START,
+    "unstop": Cmd.START,
+    "yes": Cmd.YES,
+    "y": Cmd.YES,
+    "confirm": Cmd.YES,
+    "no": Cmd.NO,
+    "cancel": Cmd.NO,
+}
+
+_SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command and its argument (`section 3` → SECTION, "3")."""
+
+    name: Cmd
+    arg: str = ""
+
+
+def normalize(text: str) -> str:
+    """Lower-case words only: punctuation, symbols and emoji become spaces."""
+    kept = (
+        ch if unicodedata.category(ch)[0] in "LN" else " "
+        for ch in unicodedata.normalize("NFKC", text.casefold())
+    )
+    return " ".join("".join(kept).split())
+
+
+def parse(text: str) -> Command | None:
+    """The command a message or button payload stands for, or None (a question)."""
+    if text.startswith("enroll:"):
+        return Command(Cmd.ENROLL, text.removeprefix("enroll:"))
+    words = normalize(text)
+    if words in ALIASES:
+        return Command(ALIASES[words])
+    if match := _SECTION.match(words):
+        return Command(Cmd.SECTION, match.group(1))
+    return None
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment edit distance, giving up early once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        if min(row) > limit:
+            return limit + 1
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def typo_budget(phrase: str) -> int:
+    """How many one-letter typos a phrase of this length tolerates."""
+    return 1 if len(phrase) < 24 else 2
+
+
+def phrase_matches(text: str, phrase: str) -> bool:
+    """Whether a message says an enrollment phrase: exactly, inside a longer greeting, or
+    with a small typo ("I am a new partnr")."""
+    said, wanted = normalize(text), normalize(phrase)
+    if not wanted:
+        return False
+    if f" {wanted} " in f" {said} ":
+        return True
+    return _distance(said, wanted, typo_budget(wanted)) <= typo_budget(wanted)
+
+
+def match_enrollment(catalog: Catalog, text: str, channel: str) -> Course | None:
+    """The course whose enrollment phrase this message says, among those on the channel."""
+    for course in catalog.for_channel(channel):
+        if any(phrase_matches(text, phrase) for phrase in course.enroll):
+            return course
+    return None

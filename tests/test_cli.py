@@ -1,0 +1,53 @@
+"""The `trainbot` command as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, SAMPLE
+
+
+def trainbot(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_chat_done_when_scenario():
+    result = trainbot(
+        "chat", "--name", "Ada", stdin="I am a new partner\nnext\nmenu\nsection 2\nexit\n"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Welcome, Ada" in out
+    assert "Session 1: Welcome to Solaro" in out
+    assert "Session 2: The three Solaro kits" in out
+    assert "Progress: 1/7 sessions completed" in out
+    assert "Current: Session 2" in out
+    assert "progress is saved" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_content_check_sample_is_clean():
+    result = trainbot("content", "check", str(SAMPLE))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s), 0 warning(s)" in result.stdout
+
+
+def test_content_check_broken_course_exits_1(tmp_path: Path):
+    course = tmp_path / "broken"
+    course.mkdir()
+    (course / "course.yaml").write_text("title: Broken\nenroll: [go broken]\ncolour: red\n")
+    (course / "01-a.md").write_text("---\ntitle: [unclosed\n---\nBody\n")
+    result = trainbot("content", "check", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{course / 'course.yaml'}:3: unknown key 'colour'" in result.stdout
+    assert f"{course / '01-a.md'}:" in result.stdout
