@@ -9,6 +9,7 @@ mongomock-ng, an in-process pymongo-compatible store.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,13 +36,69 @@ class Commit:
         return self.status == "ok"
 
 
+WRITES = frozenset(
+    {
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "replace_one",
+        "delete_one",
+        "delete_many",
+        "find_one_and_update",
+        "find_one_and_replace",
+        "find_one_and_delete",
+        "bulk_write",
+    }
+)
+
+
+class _AtomicCollection:
+    """An embedded collection whose writes are atomic, as on a MongoDB server.
+
+    mongomock matches a filter and applies the update in two steps, so two threads can
+    both pass a `version` guard; one process-wide lock around writes restores the
+    guarantee the store relies on. Reads need no lock.
+    """
+
+    def __init__(self, collection: Any, lock: threading.RLock) -> None:
+        self._collection = collection
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if name not in WRITES:
+            return attr
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return locked
+
+
+class _AtomicDatabase:
+    """An embedded database handing out `_AtomicCollection`s."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+        self._lock = threading.RLock()
+
+    def __getitem__(self, name: str) -> _AtomicCollection:
+        return _AtomicCollection(self._database[name], self._lock)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._database, name)
+        return _AtomicCollection(attr, self._lock) if hasattr(attr, "find_one") else attr
+
+
 class Store:
     """The one place that talks to MongoDB."""
 
     def __init__(self, client: Any, db_name: str = "trainbot", embedded: bool = False) -> None:
         self.client = client
         self.embedded = embedded
-        self.db = client[db_name]
+        self.db = _AtomicDatabase(client[db_name]) if embedded else client[db_name]
         self.learners = self.db["learners"]
         self.deliveries = self.db["deliveries"]
         self.events = self.db["events"]
