@@ -13,6 +13,7 @@ from tests.conftest import SAMPLE
 
 GOOD_COURSE = "title: Demo\nenroll: [start demo]\n"
 GOOD_SESSION = "---\ntitle: One\n---\nHello **world**.\n"
+QUIZ = "---\ntitle: A\nquiz:\n{}\n---\nB\n"
 
 
 def write(folder: Path, files: dict[str, str | bytes]) -> Path:
@@ -105,27 +106,22 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
             "c/02-a.md:1: duplicate session id 'a'",
         ),
         (
-            {
-                "01-a.md": "---\ntitle: A\nquiz:\n  - q: Pick\n    options: [x, y]\n    answer: 3\n---\nB\n"
-            },
+            {"01-a.md": QUIZ.format("  - q: Pick\n    options: [x, y]\n    answer: 3")},
             "c/01-a.md:6: answer out of range",
         ),
         (
-            {
-                "01-a.md": "---\ntitle: A\nquiz:\n  - q: Pick\n    options: [x, x]\n    answer: 1\n---\nB\n"
-            },
+            {"01-a.md": QUIZ.format("  - q: Pick\n    options: [x, x]\n    answer: 1")},
             "c/01-a.md:5: duplicate options",
         ),
         (
-            {
-                "01-a.md": "---\ntitle: A\nquiz:\n  - q: T?\n    type: true_false\n    answer: 1\n---\nB\n"
-            },
+            {"01-a.md": QUIZ.format("  - q: T?\n    type: true_false\n    answer: 1")},
             "c/01-a.md:6: a true_false question needs answer: true or false",
         ),
         (
             {
-                "01-a.md": "---\ntitle: A\nquiz:\n  - q: Pick\n    options: [a,b,c,d,e,f,g,h,i,j,k]\n"
-                "    answer: 1\n---\nB\n"
+                "01-a.md": QUIZ.format(
+                    "  - q: Pick\n    options: [a,b,c,d,e,f,g,h,i,j,k]\n    answer: 1"
+                )
             },
             "c/01-a.md:5: 11 options",
         ),

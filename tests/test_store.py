@@ -85,7 +85,7 @@ def test_lease_is_exclusive_until_released_or_expired(store: Store):
 
 def test_delivered_postpone_due_and_transcript(store: Store):
     store.commit("k", None, {}, [reply("a"), reply("b")], "m1", T0)
-    first, second = store.load("k")["outbox"]
+    first, _ = store.load("k")["outbox"]
     store.delivered(
         "k", first, {"learner": "k", "seq": 1, "reply": first["reply"], "status": "sent", "at": T0}
     )
