@@ -14,9 +14,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+@lru_cache(maxsize=2)
+def _parser(breaks: bool = False) -> MarkdownIt:
+    # Chat messages keep their line breaks (`breaks`), as chat apps show them.
+    options = {"html": False, "linkify": False, "breaks": breaks}
+    return MarkdownIt("commonmark", options).enable("strikethrough")
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,9 @@ def to_slack(markdown: str) -> str:
 
 
 def to_html(markdown: str, media_url: str = "") -> str:
-    """Safe HTML: raw HTML in the source is escaped; relative image paths are served from
-    `media_url` (the course's media route)."""
-    parser = _parser()
+    """Safe HTML: raw HTML in the source is escaped, line breaks are kept as in a chat, and
+    relative image paths are served from `media_url` (the course's media route)."""
+    parser = _parser(breaks=True)
     tokens = parser.parse(markdown)
     for tok in tokens:
         for child in tok.children or []:

@@ -1,6 +1,7 @@
 // The simulator page: send what the learner types, poll the replies the bot delivered.
 (function () {
   "use strict";
+  const api = document.querySelector("main").dataset.api;
   const log = document.getElementById("log");
   const text = document.getElementById("text");
   const nameInput = document.getElementById("name");
@@ -27,7 +28,7 @@
     p.textContent = shown;
     bubble("me", p);
     const payload = Object.assign({learner, name: nameInput.value, message_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now() + Math.random())}, body);
-    const res = await fetch("api/send", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(payload)});
+    const res = await fetch(api + "send", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(payload)});
     if (!res.ok) {
       const err = await res.json().catch(() => ({}));
       const e = document.createElement("p");
@@ -38,7 +39,7 @@
   }
 
   async function poll() {
-    const res = await fetch("api/messages?learner=" + encodeURIComponent(learner) + "&after=" + after);
+    const res = await fetch(api + "messages?learner=" + encodeURIComponent(learner) + "&after=" + after);
     if (!res.ok) return;
     for (const m of await res.json()) {
       after = Math.max(after, m.seq);
@@ -59,7 +60,7 @@
   }
 
   async function loadCourses() {
-    const res = await fetch("api/courses");
+    const res = await fetch(api + "courses");
     const box = document.getElementById("courses");
     for (const c of await res.json()) {
       const btn = document.createElement("button");

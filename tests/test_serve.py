@@ -1,0 +1,50 @@
+"""`trainbot serve` as `make run` starts it: gunicorn, the embedded store, printed URLs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_prints_urls_and_answers_health():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    body = json.load(r)
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, "server did not answer /healthz"
+        assert body["status"] == "ok" and body["store"]["embedded"] is True
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/simulator" in out
+    assert f"http://127.0.0.1:{port}/healthz" in out
+    assert "EMBEDDED IN-MEMORY store" in err
+    assert "whatsapp: disabled" in err and "slack: disabled" in err
