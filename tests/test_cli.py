@@ -51,3 +51,26 @@ def test_content_check_broken_course_exits_1(tmp_path: Path):
     assert result.returncode == 1
     assert f"{course / 'course.yaml'}:3: unknown key 'colour'" in result.stdout
     assert f"{course / '01-a.md'}:" in result.stdout
+
+
+def test_content_preview_per_channel():
+    whatsapp = trainbot("content", "preview", str(SAMPLE), "2", "--course", "partner-onboarding")
+    assert whatsapp.returncode == 0, whatsapp.stderr
+    assert "*Session 2: The three Solaro kits*" in whatsapp.stdout
+    assert "[media] media/kit-comparison.png" in whatsapp.stdout
+    assert "[Next ➡️]" in whatsapp.stdout
+    html = trainbot(
+        "content", "preview", str(SAMPLE / "partner-onboarding"), "pricing", "--channel", "web"
+    )
+    assert "<strong>Session 3: How pricing works</strong>" in html.stdout
+    missing = trainbot("content", "preview", str(SAMPLE / "sales-basics"), "9")
+    assert missing.returncode == 1 and "has no session '9' (1-4 or an id)" in missing.stderr
+
+
+def test_chat_console_controls_and_end_of_input():
+    result = trainbot("chat", "--as", "bo", stdin="/help\n/bogus\nhelp\n/quit\nnext\n")
+    assert result.returncode == 0
+    assert "Console controls: /exit, /help, /quit" in result.stdout
+    assert "Unknown console control /bogus" in result.stdout
+    assert "How this works" in result.stdout
+    assert "To start a course" not in result.stdout  # nothing after /quit was read
