@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 from bot.assistant import Assistant
 from bot.content import Library
-from bot.outbox import Outbox, mask, reply_to_doc
+from bot.outbox import Outbox, reply_to_doc
+from bot.privacy import mask
 from bot.store import Store
 from flows.events import Ask, Inbound, Reply
 from flows.machine import step

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.privacy import mask
 from bot.store import Store
 from flows.course import Media
 from flows.events import Button, Reply
@@ -170,9 +171,3 @@ class Outbox:
             error,
         )
         self.store.postpone(key, entry["seq"], attempts, self.clock() + delay, error)
-
-
-def mask(key: str) -> str:
-    """A learner key safe for logs: the channel and the last four characters."""
-    channel, _, address = key.partition(":")
-    return f"{channel}:…{address[-4:]}" if len(address) > 4 else f"{channel}:…"

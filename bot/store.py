@@ -18,6 +18,8 @@ from typing import Any
 import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from bot.privacy import mask
+
 log = logging.getLogger(__name__)
 
 PROCESSED_KEPT = 200  # recent inbound message ids remembered for de-duplication
@@ -180,11 +182,32 @@ class Store:
         except DuplicateKeyError:
             result = None
         if result is not None and result.matched_count == 1:
+            self._record_overflow(key, [*before.get("outbox", []), *entries], now)
             return Commit("ok", seqs)
         latest = self.load(key) or {}
         if message_id and message_id in latest.get("processed", ()):
             return Commit("duplicate")
         return Commit("conflict")
+
+    def _record_overflow(self, key: str, outbox: list[dict[str, Any]], now: datetime) -> None:
+        """Log replies pushed out of a full outbox as failed, so none vanishes silently
+        (only happens when a channel has been down for a long time)."""
+        for entry in outbox[: max(0, len(outbox) - OUTBOX_KEPT)]:
+            log.error("store: outbox of %s full; reply %s marked failed", mask(key), entry["seq"])
+            self.deliveries.update_one(
+                {"_id": f"{key}#{entry['seq']}"},
+                {
+                    "$setOnInsert": {
+                        "learner": key,
+                        "seq": entry["seq"],
+                        "reply": entry["reply"],
+                        "status": "failed",
+                        "error": "outbox overflow",
+                        "at": now,
+                    }
+                },
+                upsert=True,
+            )
 
     # --- outbox --------------------------------------------------------------------------
 

@@ -71,6 +71,9 @@ def test_outbox_is_capped(store: Store):
     for i in range(OUTBOX_KEPT + 5):
         store.commit("k", store.load("k"), {}, [reply(str(i))], None, T0)
     assert len(store.load("k")["outbox"]) == OUTBOX_KEPT
+    dropped = [r for r in store.transcript("k") if r["status"] == "failed"]
+    assert [r["seq"] for r in dropped] == [1, 2, 3, 4, 5]
+    assert dropped[0]["error"] == "outbox overflow"
 
 
 def test_lease_is_exclusive_until_released_or_expired(store: Store):
