@@ -12,11 +12,9 @@ from bot.config import Config
 
 
 def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from bot.observability import configure_logging
+
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
 
 
 @click.group()

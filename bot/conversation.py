@@ -7,6 +7,7 @@ runs through `background`, a thread pool in the web app and inline in the consol
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,11 +15,13 @@ from datetime import UTC, datetime
 
 from bot.assistant import Assistant
 from bot.content import Library
+from bot.observability import HANDLE_SECONDS, MESSAGES_IN
 from bot.outbox import Outbox, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
 from flows.events import Ask, Inbound, Reply
 from flows.machine import step
+from flows.ratelimit import admit
 from flows.state import from_doc, to_doc
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ def inline(task: Callable[[], object]) -> None:
 class Handled:
     """What happened to an inbound message."""
 
-    status: str  # "ok", "duplicate"
+    status: str  # "ok", "duplicate", "rate_limited"
     replies: tuple[Reply, ...] = ()
 
 
@@ -67,7 +70,12 @@ class Conversations:
 
     def handle(self, inbound: Inbound) -> Handled:
         """Process one message exactly once; a repeated message id changes nothing."""
-        inbound = replace(inbound, text=inbound.text[:MAX_TEXT])
+        with HANDLE_SECONDS.labels(inbound.channel).time():
+            handled = self._handle(replace(inbound, text=inbound.text[:MAX_TEXT]))
+        MESSAGES_IN.labels(inbound.channel, handled.status).inc()
+        return handled
+
+    def _handle(self, inbound: Inbound) -> Handled:
         catalog = self.library.current()
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(inbound.key)
@@ -79,7 +87,11 @@ class Conversations:
                 )
                 return Handled("duplicate")
             now = self.clock()
-            outcome = step(from_doc(inbound.key, doc), catalog, inbound, now)
+            admission = admit(from_doc(inbound.key, doc), now)
+            if admission.verdict == "drop":
+                log.warning("inbound: %s is flooding; message dropped", mask(inbound.key))
+                return Handled("rate_limited")
+            outcome = admission.outcome or step(admission.learner, catalog, inbound, now)
             commit = self.store.commit(
                 inbound.key,
                 doc,
@@ -134,9 +146,11 @@ class Conversations:
         self.outbox.flush(key)
 
     def _run(self, task: Callable[[], object]) -> None:
+        context = contextvars.copy_context()  # keeps the request id in background logs
+
         def logged() -> None:
             try:
-                task()
+                context.run(task)
             except Exception:
                 log.exception("background task failed")
 

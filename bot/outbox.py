@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.observability import DELIVERY_FAILURES, MESSAGES_OUT
 from bot.privacy import mask
 from bot.store import Store
 from flows.course import Media
@@ -125,6 +126,7 @@ class Outbox:
                 self._fail(key, entry, f"sender error: {exc}", retryable=True)
                 break
             self.store.delivered(key, entry, self._record(key, entry, "sent", provider_id))
+            MESSAGES_OUT.labels(channel, "sent").inc()
             sent += 1
         return sent
 
@@ -150,7 +152,9 @@ class Outbox:
 
     def _fail(self, key: str, entry: Mapping[str, Any], error: str, retryable: bool) -> None:
         attempts = entry.get("attempts", 0) + 1
+        DELIVERY_FAILURES.labels(channel_of(key), str(retryable).lower()).inc()
         if not retryable or attempts >= self.max_attempts:
+            MESSAGES_OUT.labels(channel_of(key), "failed").inc()
             log.error(
                 "outbox: giving up on reply %s to %s after %d attempt(s): %s",
                 entry["seq"],

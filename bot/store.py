@@ -252,6 +252,10 @@ class Store:
         ).limit(limit)
         return [doc["_id"] for doc in cursor]
 
+    def pending_count(self) -> int:
+        """How many learners have replies waiting (a queue-depth gauge)."""
+        return self.learners.count_documents({"outbox.0": {"$exists": True}})
+
     def transcript(self, key: str, after: int = 0) -> list[dict[str, Any]]:
         """Delivered replies to a learner after sequence number `after`, oldest first."""
         return list(self.deliveries.find({"learner": key, "seq": {"$gt": after}}).sort("seq", 1))

@@ -10,6 +10,7 @@ from werkzeug.security import safe_join
 
 from bot.channels import web as web_channel
 from bot.config import Config
+from bot.observability import instrument
 from bot.services import Services, build_services, senders_for
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,16 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
         services = build_services(config, senders_for(config), pool.submit)
     app.extensions["trainbot"] = services
+    instrument(app, lambda: services.store.pending_count())
+
+    @app.get("/readyz")
+    def readyz():
+        """Ready to take traffic: the store answers and at least one course is loaded."""
+        store_ok = services.store.ping()
+        courses = len(services.library.current().courses)
+        ready = store_ok and courses > 0
+        body = {"ready": ready, "store": store_ok, "courses": courses}
+        return jsonify(body), 200 if ready else 503
 
     @app.get("/healthz")
     def healthz():

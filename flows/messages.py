@@ -128,6 +128,10 @@ CATALOG: dict[str, str] = {
         "🤔 I couldn't find that in **{course}**. Try asking with other words, or reply **menu** "
         "for options."
     ),
+    "slow_down": (
+        "🐢 That's a lot of messages at once. Please wait a minute; I'll read what you send "
+        "after that."
+    ),
     "button_previous": "⬅️ Previous",
     "button_next": "Next ➡️",
     "button_complete": "✅ Complete",

@@ -48,6 +48,8 @@ class Learner:
     progress: Mapping[str, Progress] = field(default_factory=_empty)
     last_inbound_at: datetime | None = None
     profile: Mapping[str, Any] = field(default_factory=_empty)  # role, manager, timezone, address…
+    recent: tuple[datetime, ...] = ()  # times of the last messages (flood protection)
+    slowed_at: datetime | None = None  # when the learner was last asked to slow down
 
     def progress_in(self, course_id: str) -> Progress:
         """Progress in a course (empty when never started)."""
@@ -77,6 +79,7 @@ def to_doc(learner: Learner) -> dict[str, Any]:
         for cid, p in learner.progress.items()
     }
     doc["profile"] = dict(learner.profile)
+    doc["recent"] = list(learner.recent)
     return doc
 
 
@@ -105,4 +108,6 @@ def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
         progress=MappingProxyType(progress),
         last_inbound_at=_utc(doc.get("last_inbound_at")),
         profile=MappingProxyType(dict(doc.get("profile", {}))),
+        recent=tuple(_utc(t) for t in doc.get("recent", ())),
+        slowed_at=_utc(doc.get("slowed_at")),
     )

@@ -242,3 +242,14 @@ def test_unknown_channel_is_postponed_not_lost(world):
     )
     (entry,) = store.load("fax:1")["outbox"]
     assert entry["attempts"] == 1 and "not enabled" in entry["error"]
+
+
+def test_a_flood_gets_one_slow_down_reply_and_changes_nothing_else(world):
+    conversations, store, sender, _ = world
+    conversations.handle(message("I am a new partner", "m0"))
+    statuses = [conversations.handle(message("menu", f"f{i}")).status for i in range(40)]
+    # the enrollment used one slot: 29 menus, one slow-down reply, then 10 dropped
+    assert statuses.count("ok") == 30 and statuses.count("rate_limited") == 10
+    slow = [t for _, t in sender.sent if "a lot of messages" in t]
+    assert len(slow) == 1
+    assert store.load(KEY)["progress"]["partner-onboarding"]["current"] == "welcome"

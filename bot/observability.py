@@ -1,0 +1,106 @@
+"""Logs, request ids and Prometheus metrics: what an operator needs to see the bot work.
+
+Log lines are JSON (one per event) when not on a terminal, carry the request id of the
+webhook that caused them (also in background work started by that request), and pass
+through a redaction filter so phone numbers, e-mail addresses and tokens never reach a
+log file whole.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Callable
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+MESSAGES_IN = Counter(
+    "trainbot_messages_in_total", "Inbound learner messages", ["channel", "status"]
+)
+MESSAGES_OUT = Counter(
+    "trainbot_messages_out_total", "Replies delivered or given up", ["channel", "status"]
+)
+DELIVERY_FAILURES = Counter(
+    "trainbot_delivery_failures_total", "Failed delivery attempts", ["channel", "retryable"]
+)
+HANDLE_SECONDS = Histogram(
+    "trainbot_handle_seconds", "Time to process one inbound message", ["channel"]
+)
+ASSISTANT_SECONDS = Histogram("trainbot_assistant_seconds", "Time to answer one question", ["mode"])
+ASSISTANT_TOKENS = Counter("trainbot_assistant_tokens_total", "Model tokens used", ["kind"])
+OUTBOX_PENDING = Gauge(
+    "trainbot_outbox_learners_pending", "Learners with undelivered replies (sampled at scrape)"
+)
+
+_SECRETS = [
+    (re.compile(r"\+?\d[\d\s().-]{7,}\d"), lambda m: "…" + re.sub(r"\D", "", m.group())[-4:]),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), lambda m: "…@" + m.group().split("@")[1]),
+    (re.compile(r"\b(xox[abpr]-[\w-]+|sk-[\w-]{8,}|AC[0-9a-f]{32})\b"), lambda m: "[token]"),
+]
+
+
+def redact(text: str) -> str:
+    """Mask phone numbers, e-mail addresses and API tokens in a log message."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class _Context(logging.Filter):
+    """Adds the request id and redacts the rendered message of every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(level: int = logging.INFO, json_lines: bool | None = None) -> None:
+    """Log to stderr: JSON lines for machines, plain text on a terminal."""
+    json_lines = (not sys.stderr.isatty()) if json_lines is None else json_lines
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_Context())
+    if json_lines:
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def instrument(app: Flask, pending: Callable[[], int]) -> None:
+    """Request ids on every request and response, and `GET /metrics`."""
+
+    @app.before_request
+    def _assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if re.fullmatch(r"[\w.-]{1,64}", incoming) else uuid.uuid4().hex
+        request_id.set(g.request_id)
+
+    @app.after_request
+    def _echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        OUTBOX_PENDING.set(pending())
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
