@@ -23,13 +23,18 @@ import yaml
 
 from bot.render import images, to_whatsapp
 from flows.commands import ALIASES, normalize, parse
-from flows.course import CHANNELS, Catalog, Course, Media, Question, Session
+from flows.course import CHANNELS, Catalog, Course, Media, Question, QuizPolicy, Session
 from flows.machine import session_reply
 from flows.messages import CATALOG, placeholders
+from flows.quiz import questions_for
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+QUESTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+DURATION = re.compile(
+    r"^(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?$", re.IGNORECASE
+)
 SESSION_FILE = re.compile(r"^(\d+)[-_ ]?(.*)\.md$")
 WHATSAPP_LIMIT = 1500  # one WhatsApp message; longer sessions are split into several
 MAX_OPTIONS = 10  # a WhatsApp list shows at most 10 rows
@@ -47,7 +52,8 @@ COURSE_KEYS = {
     "language",
     "required_for_roles",
 }
-SESSION_KEYS = {"title", "id", "quiz"}
+SESSION_KEYS = {"title", "id", "quiz", "final", "draw", "time_limit"}
+QUIZ_POLICY_KEYS = {"pass_mark", "max_attempts", "shuffle", "time_limit"}
 QUESTION_KEYS = {"q", "options", "answer", "explain", "type", "rubric", "id"}
 QUESTION_TYPES = {"single", "multi", "true_false", "text"}
 
@@ -187,7 +193,7 @@ def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | N
         problems.error(
             path, _line(data, "navigation"), "'navigation' must be 'sequential' or 'free'"
         )
-    _check_quiz_policy(data, path, problems)
+    policy = _check_quiz_policy(data, path, problems)
     messages = _check_messages(data, path, problems)
     settings = {
         "title": _text(data.get("title")),
@@ -196,30 +202,54 @@ def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | N
         "channels": tuple(channels),
         "navigation": navigation,
         "messages": MappingProxyType(messages),
+        "quiz": policy,
     }
     return settings, data
 
 
-def _check_quiz_policy(data: dict, path: Path, problems: _Problems) -> None:
+def _duration(
+    value: Any, path: Path, line: int, problems: _Problems, key: str = "time_limit"
+) -> int | None:
+    """Seconds from a time limit: a number of minutes, or text such as "90s", "10m", "1h"."""
+    if value is None:
+        return None
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value * 60
+    elif isinstance(value, str) and (match := DURATION.match(value.strip())):
+        unit = (match.group(2) or "m")[0].lower()
+        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds is None or seconds < 1:
+        problems.error(
+            path, line, f"'{key}' must be minutes (a number) or a duration like '90s', '10m'"
+        )
+        return None
+    return round(seconds)
+
+
+def _check_quiz_policy(data: dict, path: Path, problems: _Problems) -> QuizPolicy:
     quiz = data.get("quiz")
     if quiz is None:
-        return
+        return QuizPolicy()
     if not isinstance(quiz, dict):
         problems.error(path, _line(data, "quiz"), "'quiz' must be a mapping")
-        return
-    _unknown_keys(
-        quiz,
-        {"pass_mark", "max_attempts", "shuffle", "time_limit"},
-        path,
-        problems,
-        "quiz settings",
-    )
+        return QuizPolicy()
+    _unknown_keys(quiz, QUIZ_POLICY_KEYS, path, problems, "quiz settings")
+    policy = QuizPolicy()
     mark = quiz.get("pass_mark", 80)
     if not isinstance(mark, int | float) or isinstance(mark, bool) or not 0 <= mark <= 100:
         problems.error(path, _line(quiz, "pass_mark"), "'pass_mark' must be a number 0-100")
+        mark = policy.pass_mark
     attempts = quiz.get("max_attempts", 3)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         problems.error(path, _line(quiz, "max_attempts"), "'max_attempts' must be 1 or more")
+        attempts = policy.max_attempts
+    shuffle = quiz.get("shuffle", False)
+    if not isinstance(shuffle, bool):
+        problems.error(path, _line(quiz, "shuffle"), "'shuffle' must be true or false")
+        shuffle = False
+    limit = _duration(quiz.get("time_limit"), path, _line(quiz, "time_limit"), problems)
+    return QuizPolicy(float(mark), attempts, shuffle, limit)
 
 
 def _check_messages(data: dict, path: Path, problems: _Problems) -> dict[str, str]:
@@ -256,7 +286,10 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     return "", "", 1
 
 
-def _session(path: Path, folder: Path, problems: _Problems) -> Session | None:
+def _session(
+    path: Path, folder: Path, problems: _Problems, lines: dict[str, dict[str, int]]
+) -> Session | None:
+    """One session file; `lines` gets where its quiz keys are, for course-wide checks."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -290,7 +323,11 @@ def _session(path: Path, folder: Path, problems: _Problems) -> Session | None:
             _line(meta, "id", 1),
             f"session id '{session_id}' must be lower-case letters, digits, - or _",
         )
-    if not body.strip():
+    final = meta.get("final", False)
+    if not isinstance(final, bool):
+        problems.error(path, _line(meta, "final", 1), "'final' must be true or false")
+        final = False
+    if not body.strip() and not final:
         problems.error(path, body_line, "the session has no text")
     media = []
     for src, alt, line in images(body):
@@ -303,7 +340,15 @@ def _session(path: Path, folder: Path, problems: _Problems) -> Session | None:
         else:
             media.append(Media(src, alt))
     quiz = _questions(meta.get("quiz"), meta, path, problems)
-    return Session(session_id, title, body.strip(), tuple(media), quiz)
+    draw = meta.get("draw")
+    if draw is not None and (not isinstance(draw, int) or isinstance(draw, bool) or draw < 1):
+        problems.error(path, _line(meta, "draw", 1), "'draw' must be a number of questions, 1+")
+        draw = None
+    limit = _duration(meta.get("time_limit"), path, _line(meta, "time_limit", 1), problems)
+    lines[session_id] = {
+        key: _line(meta, key, 1) for key in ("final", "draw", "quiz") if key in meta
+    }
+    return Session(session_id, title, body.strip(), tuple(media), quiz, final, draw, limit)
 
 
 def _questions(items: Any, meta: Any, path: Path, problems: _Problems) -> tuple[Question, ...]:
@@ -343,6 +388,11 @@ def _question(
         )
         return None
     qid = str(item.get("id") or hashlib.sha1(prompt.encode()).hexdigest()[:10])
+    if not QUESTION_ID.match(qid):
+        problems.error(
+            path, _line(item, "id", 1), f"question id '{qid}' must be letters, digits, - or _"
+        )
+        return None
     answer: tuple[int, ...] | bool | None = None
     if kind in ("single", "multi"):
         if not isinstance(options, list) or len(options) < 2:
@@ -354,6 +404,14 @@ def _question(
                 _line(item, "options", 1),
                 f"{len(options)} options: at most {MAX_OPTIONS} fit a WhatsApp list",
             )
+        for option in options:
+            if isinstance(option, bool):
+                problems.warn(
+                    path,
+                    _line(item, "options", 1),
+                    f"an option is read as {str(option).lower()} (YAML reads yes, no, on, "
+                    "off that way): put it in quotes to show it as written",
+                )
         texts = [str(o).strip() for o in options]
         if len({t.casefold() for t in texts}) != len(texts):
             problems.error(path, _line(item, "options", 1), "duplicate options")
@@ -375,11 +433,19 @@ def _question(
         if not isinstance(item.get("answer"), bool):
             problems.error(path, answer_line, "a true_false question needs answer: true or false")
             return None
+        if item.get("options"):
+            problems.warn(
+                path, _line(item, "options", 1), "'options' are ignored in a true_false question"
+            )
         answer, options = item["answer"], ()
     else:
         options = ()
         if not _text(item.get("rubric")):
             problems.warn(path, line, "a text question without a 'rubric' cannot be graded")
+        if "answer" in item:
+            problems.warn(
+                path, answer_line, "'answer' is ignored in a text question: write a 'rubric'"
+            )
     return Question(
         qid, prompt, kind, options, answer, _text(item.get("explain")), _text(item.get("rubric"))
     )
@@ -401,11 +467,12 @@ def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
     parsed = _course_settings(folder, problems)
     sessions: list[Session] = []
     seen: dict[str, Path] = {}
+    key_lines: dict[str, dict[str, int]] = {}
     for path in sorted(folder.glob("*.md")):
         if not SESSION_FILE.match(path.name):
             problems.warn(path, 1, "ignored: session file names start with a number (01-...)")
             continue
-        session = _session(path, folder, problems)
+        session = _session(path, folder, problems, key_lines)
         if session is None:
             continue
         if session.id in seen:
@@ -415,13 +482,69 @@ def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
             continue
         seen[session.id] = path
         sessions.append(session)
+    _check_quizzes(sessions, seen, key_lines, problems)
     if parsed is None or any(not p.warning for p in problems):
         return None, sorted(problems)
     settings, data = parsed
-    extra = MappingProxyType({k: v for k, v in data.items() if k not in settings})
+    # settings the flows do not model (certificate, reminders…) stay available as written;
+    # `quiz` too, beside its parsed form in `Course.quiz`
+    extra = MappingProxyType({k: v for k, v in data.items() if k not in settings or k == "quiz"})
     course = Course(id=course_id, sessions=tuple(sessions), settings=extra, **settings)
     _check_lengths(course, folder, seen, problems)
     return course, sorted(problems)
+
+
+def _check_quizzes(
+    sessions: list[Session],
+    paths: dict[str, Path],
+    lines: dict[str, dict[str, int]],
+    problems: _Problems,
+) -> None:
+    """Course-wide quiz rules: question ids unique across sessions (progress and reviews
+    refer to them), one final exam and it comes last, `draw` within the pool."""
+    owner: dict[str, str] = {}
+    for session in sessions:
+        where = lines.get(session.id, {})
+        for question in session.quiz:
+            if question.id in owner and owner[question.id] != session.id:
+                problems.error(
+                    paths[session.id],
+                    where.get("quiz", 1),
+                    f"quiz question id '{question.id}' is also used in "
+                    f"{paths[owner[question.id]].name}: give one of them another 'id'",
+                )
+            owner.setdefault(question.id, session.id)
+    finals = [s for s in sessions if s.final]
+    for extra in finals[1:]:
+        problems.error(
+            paths[extra.id],
+            lines.get(extra.id, {}).get("final", 1),
+            f"a course has one final exam (also {paths[finals[0].id].name})",
+        )
+    if finals and finals[0] is not sessions[-1]:
+        problems.warn(
+            paths[finals[0].id],
+            lines.get(finals[0].id, {}).get("final", 1),
+            "the final exam is not the last session",
+        )
+    course = Course(id="_", title="_", sessions=tuple(sessions))
+    for session in sessions:
+        where = lines.get(session.id, {})
+        pool = len(questions_for(course, session))
+        if session.final and not pool:
+            problems.error(
+                paths[session.id],
+                where.get("final", 1),
+                "the final exam has no questions to draw from: no session has a quiz",
+            )
+        if session.draw is not None and not pool:
+            problems.error(paths[session.id], where.get("draw", 1), "'draw' needs quiz questions")
+        elif session.draw is not None and session.draw > pool:
+            problems.warn(
+                paths[session.id],
+                where.get("draw", 1),
+                f"draw: {session.draw} but only {pool} questions exist: all are asked",
+            )
 
 
 def _check_lengths(

@@ -142,7 +142,8 @@ class Conversations:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
-        self.queue(key, [self.assistant.answer(course, ask)])
+        # `then`: what the flows want said after the answer (a quiz question, put again)
+        self.queue(key, [self.assistant.answer(course, ask), *ask.then])
         self.outbox.flush(key)
 
     def _run(self, task: Callable[[], object]) -> None:

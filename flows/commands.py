@@ -34,6 +34,11 @@ class Cmd(StrEnum):
     YES = "yes"
     NO = "no"
     ENROLL = "enroll"
+    QUIZ = "quiz"
+    RETAKE = "retake"
+    REVIEW = "review"
+    SKIP = "skip"
+    QUIT = "quit"
 
 
 ALIASES: dict[str, Cmd] = {
@@ -68,6 +73,24 @@ ALIASES: dict[str, Cmd] = {
     "confirm": Cmd.YES,
     "no": Cmd.NO,
     "cancel": Cmd.NO,
+    "quiz": Cmd.QUIZ,
+    "take quiz": Cmd.QUIZ,
+    "take the quiz": Cmd.QUIZ,
+    "start quiz": Cmd.QUIZ,
+    "test me": Cmd.QUIZ,
+    "retake": Cmd.RETAKE,
+    "retake quiz": Cmd.RETAKE,
+    "retry": Cmd.RETAKE,
+    "try again": Cmd.RETAKE,
+    "review": Cmd.REVIEW,
+    "skip": Cmd.SKIP,
+    "skip question": Cmd.SKIP,
+    "skip it": Cmd.SKIP,
+    "quit": Cmd.QUIT,
+    "quit quiz": Cmd.QUIT,
+    "leave quiz": Cmd.QUIT,
+    "stop quiz": Cmd.QUIT,
+    "end quiz": Cmd.QUIT,
 }
 
 _SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")

@@ -36,13 +36,30 @@ class Question:
 
 @dataclass(frozen=True)
 class Session:
-    """One session: a title, a Markdown body and what it references."""
+    """One session: a title, a Markdown body and what it references.
+
+    A `final` session is the course's final exam: its quiz draws from every session's
+    questions (and its own). `draw` asks that many questions per attempt, picked per learner
+    and attempt; `time_limit` (seconds) overrides the course's quiz time limit."""
 
     id: str
     title: str
     body: str
     media: tuple[Media, ...] = ()
     quiz: tuple[Question, ...] = ()
+    final: bool = False
+    draw: int | None = None
+    time_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class QuizPolicy:
+    """A course's quiz settings (`quiz:` in course.yaml)."""
+
+    pass_mark: float = 80  # percent of questions right needed to pass
+    max_attempts: int = 3  # failed attempts before the learner must ask for help
+    shuffle: bool = False  # options shown in a per-learner, per-attempt order
+    time_limit: int | None = None  # seconds per attempt; later answers are marked late
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +78,7 @@ class Course:
     navigation: str = "sequential"  # or "free"
     messages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    quiz: QuizPolicy = field(default_factory=QuizPolicy)
 
     def number_of(self, session_id: str) -> int | None:
         """1-based position of a session, or None when the course no longer has it."""
@@ -72,6 +90,10 @@ class Course:
     def session(self, number: int) -> Session:
         """The session at a 1-based position."""
         return self.sessions[number - 1]
+
+    def session_by_id(self, session_id: str) -> Session | None:
+        """The session with this id, or None when the course no longer has it."""
+        return next((s for s in self.sessions if s.id == session_id), None)
 
     def offered_on(self, channel: str) -> bool:
         """Whether learners on this channel may take the course (console counts as web)."""

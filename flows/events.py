@@ -50,14 +50,44 @@ class Reply:
 
 @dataclass(frozen=True)
 class Ask:
-    """Effect: answer `question` about a session (the assistant runs outside the webhook)."""
+    """Effect: answer `question` about a session (the assistant runs outside the webhook).
+
+    `then` is sent after the answer: the quiz question a learner asked about is put again."""
 
     question: str
     course_id: str
     session_id: str
+    then: tuple[Reply, ...] = ()
 
 
-Effect = Ask
+@dataclass(frozen=True)
+class Grade:
+    """Effect: a written (`type: text`) quiz answer, already graded by the rubric's keywords.
+
+    The seam for model grading: a grader in `bot/` may judge `answer` against `rubric` and
+    report a different verdict. Until one is configured the keyword verdict stands, and the
+    learner was told it was a keyword check."""
+
+    course_id: str
+    session_id: str
+    question_id: str
+    attempt: int
+    question: str
+    rubric: str
+    answer: str
+    keyword_correct: bool
+
+
+@dataclass(frozen=True)
+class CourseCompleted:
+    """Effect: the learner has just completed a course (all sessions, or its final exam).
+
+    Emitted once per completion, for the certificate and engagement work to act on."""
+
+    course_id: str
+
+
+Effect = Ask | Grade | CourseCompleted
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The learner state machine: one event in, the new state, replies and effects out.
 
-`step` is a pure function. A learner is in one of four situations: not enrolled, in a
-course, paused (left with `exit`), or answering a yes/no confirmation; global commands
-(help, courses, progress, STOP/START, enrollment) work in all of them, course commands
-need an active course, and any other text in a course is a question for the assistant.
+`step` is a pure function. A learner is in one of five situations: not enrolled, in a
+course, in a quiz, paused (left with `exit`), or answering a yes/no confirmation; global
+commands (help, courses, progress, STOP/START, enrollment) work in all of them, course
+commands need an active course, and any other text in a course is a question for the
+assistant. In a quiz, a message is first read as an answer (see the quiz section below).
 """
 
 from __future__ import annotations
@@ -13,10 +14,47 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flows.commands import Cmd, Command, match_enrollment, parse
-from flows.course import Catalog, Course
-from flows.events import Ask, Button, Effect, Inbound, Outcome, Reply
-from flows.messages import say
-from flows.state import Learner, Progress
+from flows.course import Catalog, Course, Question, Session
+from flows.events import Ask, Button, CourseCompleted, Effect, Grade, Inbound, Outcome, Reply
+from flows.messages import md_escape, say
+from flows.quiz import (
+    MAX_GIVEN,
+    SPACED_KINDS,
+    Parsed,
+    Verdict,
+    draw,
+    due_reviews,
+    find_question,
+    grade,
+    has_quiz,
+    is_late,
+    looks_like_question,
+    option_order,
+    parse_answer,
+    passed,
+    percent,
+    questions_for,
+    right_positions,
+    schedule_miss,
+    schedule_right,
+    seed_for,
+    shown_options,
+)
+from flows.state import (
+    FINAL,
+    QUIZ,
+    QUIZ_ABANDONED,
+    QUIZ_ACTIVE,
+    QUIZ_FAILED,
+    QUIZ_PASSED,
+    REVIEW,
+    Asked,
+    Learner,
+    Progress,
+    QuizAnswer,
+    QuizAttempt,
+    ReviewItem,
+)
 
 READING_GAP_CAP = timedelta(minutes=15)
 """Time between two messages counts as reading the current session up to this cap."""
@@ -54,6 +92,8 @@ def step(learner: Learner, catalog: Catalog, event: Inbound, now: datetime) -> O
     """Handle one inbound event for one learner."""
     turn = Turn(_observe(learner, event, now), catalog, event, now)
     text = event.payload or event.text
+    if (quiz := _in_quiz(turn)) is not None:
+        return _quiz_turn(turn.update(pending=None), *quiz, text)
     if not text.strip():
         return turn.say("media_only" if event.media_count else "empty_message").done()
     command = parse(text)
@@ -62,6 +102,8 @@ def step(learner: Learner, catalog: Catalog, event: Inbound, now: datetime) -> O
             return _confirm_restart(turn, command.name is Cmd.YES)
         turn = turn.update(pending=None)
     if command is None:
+        if text.startswith(BUTTON):
+            return turn.say("quiz_over", _active_course(turn)).done()
         if enrolling := match_enrollment(catalog, text, event.channel):
             return _enroll(turn, enrolling)
         return _question(turn, text)
@@ -191,6 +233,8 @@ def _enroll(turn: Turn, course: Course) -> Outcome:
         return _deliver(turn, course, 1).done()
     turn = turn.say("welcome_back", course, name=turn.name, course=course.title)
     turn = _settle(turn, course)
+    if (attempt := _progress(turn, course).active_quiz) is not None:
+        return _resume_quiz(turn, course, attempt)
     return _deliver(turn, course, _number(turn, course)).done()
 
 
@@ -271,7 +315,9 @@ def _resume(turn: Turn, _: Command) -> Outcome:
         return _leave_empty(turn, course)
     turn = turn.update(paused=False).say("resume", course, name=turn.name, course=course.title)
     turn = _settle(turn, course)
-    return _deliver(turn, course, _number(turn, course)).done()
+    if (attempt := _progress(turn, course).active_quiz) is not None:
+        return _resume_quiz(turn, course, attempt)
+    return _start_session(turn, course, _number(turn, course)).done()
 
 
 def _unconfirmed(turn: Turn, _: Command) -> Outcome:
@@ -296,16 +342,28 @@ GLOBAL: dict[Cmd, Callable[[Turn, Command], Outcome]] = {
 
 def _next(turn: Turn, course: Course, _: Command) -> Outcome:
     number = _number(turn, course)
+    session = course.session(number)
+    if _needs_quiz(turn, course, session):
+        if (gated := _quiz_gate(turn, course, session, advance=True)) is not None:
+            return gated
+        # free navigation past a quiz already tried: move on, the session stays unfinished
+        turn = turn.say("quiz_unfinished", course, number=number)
+        if number < len(course.sessions):
+            return _start_session(turn, course, number + 1).done()
+        return _after_last(turn, course)
     turn, finished = _complete_current(turn, course)
     if finished:
         return _celebrate(turn, course)
     if number < len(course.sessions):
-        return _deliver(turn, course, number + 1).done()
+        return _start_session(turn, course, number + 1).done()
     return _after_last(turn, course)
 
 
 def _complete(turn: Turn, course: Course, _: Command) -> Outcome:
     number = _number(turn, course)
+    session = course.session(number)
+    if _needs_quiz(turn, course, session):
+        return _quiz_gate(turn, course, session, advance=False) or turn.done()
     turn, finished = _complete_current(turn, course)
     if finished:
         return _celebrate(turn, course)
@@ -349,7 +407,7 @@ def _after_last(turn: Turn, course: Course) -> Outcome:
 def _celebrate(turn: Turn, course: Course) -> Outcome:
     return turn.say(
         "course_complete", course, name=turn.name, course=course.title, total=len(course.sessions)
-    ).done()
+    ).done(CourseCompleted(course.id))
 
 
 def _previous(turn: Turn, course: Course, _: Command) -> Outcome:
@@ -402,7 +460,15 @@ def _confirm_restart(turn: Turn, confirmed: bool) -> Outcome:
         return _no_course(turn)
     if not confirmed:
         return turn.say("restart_cancelled", course, course=course.title).done()
-    turn = _set_progress(turn, course, Progress(started_at=turn.now))
+    old = _progress(turn, course)
+    # quiz history (and so the attempt count) and review items survive a restart
+    quizzes = tuple(
+        replace(a, status=QUIZ_ABANDONED) if a.status == QUIZ_ACTIVE else a for a in old.quizzes
+    )
+    fresh = Progress(
+        started_at=turn.now, quizzes=quizzes, reviews=old.reviews, quiz_blocked=old.quiz_blocked
+    )
+    turn = _set_progress(turn, course, fresh)
     turn = turn.say("restart_done", course, course=course.title)
     return _deliver(turn, course, 1).done()
 
@@ -479,3 +545,579 @@ def _question(turn: Turn, text: str) -> Outcome:
     turn = _settle(turn, course)
     session = course.session(_number(turn, course))
     return turn.done(Ask(question=text, course_id=course.id, session_id=session.id))
+
+
+# --- quizzes ---------------------------------------------------------------------------
+#
+# A session with a quiz is completed by passing it: `next` or `complete` starts it. In a
+# quiz every message is read first as an answer to the current question; `skip` and
+# `quit` work; informational commands answer and put the question again; navigation asks
+# to finish or quit first; a question ("why is it 10%?") goes to the assistant and the
+# quiz question follows its answer. Written answers are any text that is not a command.
+
+BUTTON = "quiz:"  # an option button's payload: quiz:<question id>:<position shown>
+BUTTON_TITLE = 20  # characters of a button title (WhatsApp's limit)
+INFORMATIONAL = (Cmd.HELP, Cmd.PROGRESS, Cmd.COURSES, Cmd.STOP, Cmd.START)
+
+
+def _in_quiz(turn: Turn) -> tuple[Course, QuizAttempt] | None:
+    """The course and attempt of a learner in the middle of a quiz."""
+    course = _active_course(turn)
+    if course is None or not course.sessions:
+        return None
+    attempt = _progress(turn, course).active_quiz
+    return (course, attempt) if attempt is not None else None
+
+
+def _needs_quiz(turn: Turn, course: Course, session: Session) -> bool:
+    return has_quiz(course, session) and session.id not in _progress(turn, course).completed
+
+
+def _save(turn: Turn, course: Course, attempt: QuizAttempt) -> Turn:
+    return _set_progress(turn, course, _progress(turn, course).with_attempt(attempt))
+
+
+def _add(turn: Turn, reply: Reply) -> Turn:
+    return replace(turn, replies=(*turn.replies, reply))
+
+
+def _with_effects(outcome: Outcome, effects: tuple[Effect, ...]) -> Outcome:
+    return replace(outcome, effects=(*effects, *outcome.effects)) if effects else outcome
+
+
+def _limit_text(course: Course, seconds: int) -> str:
+    if seconds % 60 == 0:
+        return say("time_minutes", course, minutes=seconds // 60)
+    return say("time_seconds", course, seconds=seconds)
+
+
+def _true_false(course: Course) -> tuple[str, str]:
+    return say("option_true", course), say("option_false", course)
+
+
+def _order(turn: Turn, course: Course, attempt: QuizAttempt, question: Question) -> tuple[int, ...]:
+    seed = seed_for(turn.learner.key, question.id, attempt.kind, attempt.number)
+    return option_order(question, seed, course.quiz.shuffle)
+
+
+def _shown(turn: Turn, course: Course, attempt: QuizAttempt, question: Question) -> tuple[str, ...]:
+    return shown_options(question, _order(turn, course, attempt, question), _true_false(course))
+
+
+def _how(course: Course, question: Question, count: int) -> str:
+    return say(f"quiz_how_{question.kind}", course, count=count)
+
+
+def _title(position: int, option: str) -> str:
+    title = f"{position}) {option}"
+    return title if len(title) <= BUTTON_TITLE else title[: BUTTON_TITLE - 1] + "…"
+
+
+def _question_reply(course: Course, attempt: QuizAttempt) -> Reply:
+    """The current question with its numbered options (and buttons where one tap answers)."""
+    asked = attempt.current
+    assert asked is not None
+    found = find_question(course, asked.question_id)
+    assert found is not None  # _reconcile drops questions the course no longer has
+    origin, question = found
+    options = "  \n".join(f"{n}\\) {md_escape(o)}" for n, o in enumerate(asked.options, 1))
+    values = {
+        "index": len(attempt.answers) + 1,
+        "count": len(attempt.asked),
+        "prompt": question.prompt,
+        "options": f"{options}\n\n" if options else "",
+        "how": _how(course, question, len(asked.options)),
+        "number": course.number_of(origin.id),
+    }
+    key = "quiz_question_review" if attempt.kind == REVIEW else "quiz_question"
+    if question.kind in ("single", "true_false"):
+        buttons = tuple(
+            Button(_title(n, o), f"{BUTTON}{question.id}:{n}")
+            for n, o in enumerate(asked.options, 1)
+        )
+    else:
+        buttons = (Button(say("button_skip", course), "skip"),)
+    return Reply(say(key, course, **values), buttons, (), course.id)
+
+
+def _ask(turn: Turn, course: Course, attempt: QuizAttempt) -> Turn:
+    return _add(turn, _question_reply(course, attempt))
+
+
+def _reconcile(
+    turn: Turn, course: Course, attempt: QuizAttempt
+) -> tuple[Turn, QuizAttempt | None, bool]:
+    """Bring an attempt in line with the course as it is now (authors edit content while
+    learners are mid-quiz): questions are found by id, so reordering changes nothing;
+    a removed question stops counting; an edited current question is shown again (True as
+    the third value); a quiz whose session is gone is closed (None)."""
+    if attempt.kind != REVIEW and course.session_by_id(attempt.session_id) is None:
+        turn = _save(turn, course, replace(attempt, status=QUIZ_ABANDONED))
+        return turn.say("quiz_changed", course), None, False
+    answered = len(attempt.answers)
+    remaining = tuple(a for a in attempt.asked[answered:] if find_question(course, a.question_id))
+    updated = replace(attempt, asked=(*attempt.asked[:answered], *remaining))
+    if len(updated.asked) < len(attempt.asked):
+        turn = turn.say("quiz_question_removed", course)
+    if not updated.asked:
+        turn = _save(turn, course, replace(updated, status=QUIZ_ABANDONED))
+        if attempt.kind == REVIEW:  # nothing left to review: on to the session it preceded
+            if attempt.then and (number := course.number_of(attempt.then)):
+                turn = _deliver(turn, course, number)
+            return turn, None, False
+        return turn.say("quiz_changed", course), None, False
+    changed = False
+    if (current := updated.current) is not None:
+        found = find_question(course, current.question_id)
+        assert found is not None
+        shown = _shown(turn, course, updated, found[1])
+        if shown != current.options:
+            asked = tuple(
+                Asked(a.question_id, shown) if a.question_id == current.question_id else a
+                for a in updated.asked
+            )
+            updated = replace(updated, asked=asked)
+            turn = turn.say("quiz_question_changed", course)
+            changed = True
+    if updated != attempt:
+        turn = _save(turn, course, updated)
+    return turn, updated, changed
+
+
+def _quiz_gate(turn: Turn, course: Course, session: Session, advance: bool) -> Outcome | None:
+    """What `next` (advance) or `complete` do on a session whose quiz is not passed: start,
+    resume or retake it, or refuse when the attempts ran out. None lets a free-navigation
+    `next` move on past a quiz the learner already tried."""
+    progress = _progress(turn, course)
+    free_pass = advance and course.navigation == "free"
+    if session.id in progress.quiz_blocked:
+        return None if free_pass else _blocked(turn, course, session)
+    if free_pass and progress.attempts(session.id):
+        return None
+    return _start_quiz(turn, course, session, advance)
+
+
+def _blocked(turn: Turn, course: Course, session: Session) -> Outcome:
+    return turn.say(
+        "quiz_max_attempts",
+        course,
+        max=course.quiz.max_attempts,
+        number=course.number_of(session.id),
+        buttons=[Button(say("button_review", course), "review")],
+    ).done()
+
+
+def _start_quiz(turn: Turn, course: Course, session: Session, advance: bool) -> Outcome:
+    """A new attempt at a session's quiz (or the abandoned one, picked up where it was)."""
+    progress = _progress(turn, course)
+    earlier = progress.attempts(session.id)
+    if earlier and earlier[-1].status == QUIZ_ABANDONED:
+        return _resume_quiz(turn, course, replace(earlier[-1], advance=advance))
+    kind = FINAL if session.final else QUIZ
+    number = len(earlier) + 1
+    key = turn.learner.key
+    pool = questions_for(course, session)
+    chosen = draw(pool, session.draw, seed_for(key, session.id, kind, number))
+    if not course.quiz.shuffle:
+        ids = {q.id for q in chosen}
+        chosen = tuple(q for q in pool if q.id in ids)
+    limit = session.time_limit or course.quiz.time_limit
+    attempt = QuizAttempt(
+        session_id=session.id,
+        number=number,
+        kind=kind,
+        started_at=turn.now,
+        asked_at=turn.now,
+        pass_mark=course.quiz.pass_mark,
+        time_limit=limit,
+        advance=advance,
+    )
+    asked = tuple(Asked(q.id, _shown(turn, course, attempt, q)) for q in chosen)
+    attempt = replace(attempt, asked=asked)
+    turn = _save(turn, course, attempt)
+    turn = turn.say(
+        "quiz_start_final" if session.final else "quiz_start",
+        course,
+        count=len(asked),
+        number=course.number_of(session.id),
+        course=course.title,
+        limit=say("quiz_limit", course, limit=_limit_text(course, limit)) if limit else "",
+    )
+    return _ask(turn, course, attempt).done()
+
+
+def _resume_quiz(turn: Turn, course: Course, attempt: QuizAttempt) -> Outcome:
+    """Carry on with an attempt (after `quit`, a pause or a restart of the chat)."""
+    attempt = replace(attempt, status=QUIZ_ACTIVE, asked_at=turn.now)
+    turn = _save(turn, course, attempt)
+    turn, current, _ = _reconcile(turn, course, attempt)
+    if current is None:
+        return turn.done()
+    if current.current is None:
+        return _finish(turn, course, current)
+    turn = turn.say("quiz_resume", course, index=len(current.answers) + 1, count=len(current.asked))
+    return _ask(turn, course, current).done()
+
+
+def _quiz_turn(turn: Turn, course: Course, attempt: QuizAttempt, text: str) -> Outcome:
+    """One message from a learner in the middle of a quiz."""
+    turn = _settle(turn, course)
+    turn, current, changed = _reconcile(turn, course, attempt)
+    if current is None:
+        return turn.done()
+    if current.current is None:
+        return _finish(turn, course, current)
+    if changed:
+        return _ask(turn, course, current).done()
+    asked = current.current
+    found = find_question(course, asked.question_id)
+    assert found is not None
+    origin, question = found
+    if not text.strip():
+        how = _how(course, question, len(asked.options))
+        return turn.say("quiz_empty", course, how=how).done()
+    if text.startswith(BUTTON):
+        question_id, _, position = text.removeprefix(BUTTON).rpartition(":")
+        if question_id != question.id:
+            return _ask(turn.say("quiz_stale_button", course), course, current).done()
+        text = position
+    command = parse(text)
+    if command is not None and command.name is Cmd.SKIP:
+        return _record(turn, course, current, question, None, "")
+    if command is not None and command.name is Cmd.QUIT:
+        return _quit(turn, course, current)
+    if question.kind == "text":
+        if command is not None and command.name not in (Cmd.YES, Cmd.NO):
+            return _quiz_command(turn, course, current, command)
+        return _record(turn, course, current, question, parse_answer(question, (), text), text)
+    parsed = parse_answer(question, asked.options, text)
+    if not parsed.error:
+        return _record(turn, course, current, question, parsed, text)
+    if command is not None:
+        return _quiz_command(turn, course, current, command)
+    if looks_like_question(text):
+        ask = Ask(text, course.id, origin.id, then=(_question_reply(course, current),))
+        return turn.done(ask)
+    values = {k: md_escape(str(v)[:60]) for k, v in parsed.values.items()}
+    how = _how(course, question, len(asked.options))
+    return turn.say(parsed.error, course, how=how, **values).done()
+
+
+def _quiz_command(turn: Turn, course: Course, attempt: QuizAttempt, command: Command) -> Outcome:
+    """A command during a quiz: `exit` pauses (the quiz waits), informational commands
+    answer and the question follows, anything else asks to finish or quit first."""
+    if command.name is Cmd.EXIT:
+        return _exit(turn, course, command)
+    if command.name in INFORMATIONAL:
+        outcome = GLOBAL[command.name](turn, command)
+        turn = replace(turn, learner=outcome.learner, replies=outcome.replies)
+        return _ask(turn, course, attempt).done(*outcome.effects)
+    turn = turn.say("quiz_busy", course, index=len(attempt.answers) + 1, count=len(attempt.asked))
+    return _ask(turn, course, attempt).done()
+
+
+def _record(
+    turn: Turn,
+    course: Course,
+    attempt: QuizAttempt,
+    question: Question,
+    parsed: Parsed | None,
+    given: str,
+) -> Outcome:
+    """Grade an answer (None: skipped), give feedback, update the review schedule, and put
+    the next question or the result."""
+    asked = attempt.current
+    assert asked is not None
+    now = turn.now
+    order = _order(turn, course, attempt, question)
+    skipped = parsed is None
+    verdict = Verdict(False) if parsed is None else grade(question, order, asked.options, parsed)
+    late = is_late(attempt.started_at, attempt.time_limit, now)
+    answer = QuizAnswer(
+        question_id=question.id,
+        given=given[:MAX_GIVEN],
+        picked=verdict.picked,
+        correct=verdict.correct,
+        at=now,
+        seconds=max((now - (attempt.asked_at or now)).total_seconds(), 0.0),
+        late=late,
+        skipped=skipped,
+        grading=verdict.grading,
+    )
+    attempt = replace(attempt, answers=(*attempt.answers, answer), asked_at=now)
+    progress = _progress(turn, course).with_attempt(attempt)
+    if question.kind in SPACED_KINDS:
+        origin = find_question(course, question.id)
+        session_id = origin[0].id if origin else attempt.session_id
+        if not verdict.correct:
+            progress = replace(
+                progress, reviews=schedule_miss(progress.reviews, question.id, session_id, now)
+            )
+        elif attempt.kind == REVIEW:
+            progress = replace(progress, reviews=schedule_right(progress.reviews, question.id, now))
+    turn = _set_progress(turn, course, progress)
+    feedback = _feedback(course, question, order, asked.options, verdict, skipped)
+    if late:
+        feedback += say("quiz_late_note", course)
+    turn = _add(turn, Reply(feedback, course_id=course.id))
+    effects: tuple[Effect, ...] = ()
+    if question.kind == "text" and not skipped:
+        effects = (
+            Grade(
+                course_id=course.id,
+                session_id=attempt.session_id,
+                question_id=question.id,
+                attempt=attempt.number,
+                question=question.prompt,
+                rubric=question.rubric,
+                answer=answer.given,
+                keyword_correct=verdict.correct,
+            ),
+        )
+    if attempt.current is not None:
+        return _ask(turn, course, attempt).done(*effects)
+    return _with_effects(_finish(turn, course, attempt), effects)
+
+
+def _feedback(
+    course: Course,
+    question: Question,
+    order: tuple[int, ...],
+    options: tuple[str, ...],
+    verdict: Verdict,
+    skipped: bool,
+) -> str:
+    """Right or wrong, the right answer, and the author's explanation."""
+    explain = f" {question.explain}" if question.explain else ""
+    if question.kind == "text":
+        if skipped:
+            return say("quiz_skipped_text", course, rubric=question.rubric, explain=explain)
+        checked = verdict.keywords
+        if checked is None or not checked.points:
+            return say("quiz_text_ungraded", course)
+        points = "\n".join(
+            say("quiz_keyword_met" if p.met else "quiz_keyword_missed", course, point=p.text)
+            for p in checked.points
+        )
+        return say(
+            "quiz_keywords_right" if verdict.correct else "quiz_keywords_wrong",
+            course,
+            met=checked.met,
+            total=len(checked.points),
+            points=points,
+            explain=f"\n\n{question.explain}" if question.explain else "",
+        )
+    if verdict.correct:
+        return say("quiz_right", course, explain=explain)
+    positions = right_positions(question, order)
+    if question.kind == "true_false":
+        answer = ", ".join(f"**{md_escape(options[p - 1])}**" for p in positions)
+    else:
+        answer = ", ".join(f"**{p}) {md_escape(options[p - 1])}**" for p in positions)
+    key = "quiz_skipped" if skipped else "quiz_wrong"
+    return say(key, course, answer=answer, explain=explain)
+
+
+def _finish(turn: Turn, course: Course, attempt: QuizAttempt) -> Outcome:
+    """Every question answered: the result, then completion (pass) or what next (fail)."""
+    total, score = len(attempt.asked), attempt.score
+    if attempt.kind == REVIEW:
+        status = QUIZ_PASSED if score == total else QUIZ_FAILED
+        turn = _save(turn, course, replace(attempt, status=status, finished_at=turn.now))
+        if attempt.then and (number := course.number_of(attempt.then)):
+            return _deliver(turn, course, number).done()
+        return turn.say("review_done", course, score=score, total=total).done()
+    ok = passed(score, total, attempt.pass_mark)
+    attempt = replace(attempt, status=QUIZ_PASSED if ok else QUIZ_FAILED, finished_at=turn.now)
+    turn = _save(turn, course, attempt)
+    late = ""
+    if attempt.late and attempt.time_limit:
+        limit = _limit_text(course, attempt.time_limit)
+        late = say("quiz_result_late", course, count=attempt.late, limit=limit)
+    keywords = ""
+    if any(a.grading == "keywords" and not a.skipped for a in attempt.answers):
+        keywords = say("quiz_result_keywords", course)
+    turn = turn.say(
+        "quiz_result_pass" if ok else "quiz_result_fail",
+        course,
+        score=score,
+        total=total,
+        percent=percent(score, total),
+        pass_mark=f"{attempt.pass_mark:g}",
+        late=late,
+        keywords=keywords,
+    )
+    session = course.session_by_id(attempt.session_id)
+    assert session is not None  # _reconcile closed attempts of removed sessions
+    if ok:
+        return _quiz_passed(turn, course, session, attempt)
+    return _quiz_failed(turn, course, session)
+
+
+def _quiz_passed(turn: Turn, course: Course, session: Session, attempt: QuizAttempt) -> Outcome:
+    progress = _progress(turn, course).with_completed(session.id)
+    blocked = tuple(s for s in progress.quiz_blocked if s != session.id)
+    progress = replace(progress, quiz_blocked=blocked)
+    number = course.number_of(session.id) or 1
+    if progress.completed_at is None and (
+        session.final or _done_count(course, progress) == len(course.sessions)
+    ):
+        turn = _set_progress(turn, course, replace(progress, completed_at=turn.now))
+        if session.final:
+            return turn.say(
+                "course_complete_final", course, name=turn.name, course=course.title
+            ).done(CourseCompleted(course.id))
+        return _celebrate(turn, course)
+    turn = _set_progress(turn, course, progress)
+    last = number == len(course.sessions)
+    if attempt.advance:
+        return _after_last(turn, course) if last else _deliver(turn, course, number + 1).done()
+    if last:
+        return _after_last(turn.say("marked_complete_last", course, number=number), course)
+    return turn.say(
+        "marked_complete",
+        course,
+        number=number,
+        next=number + 1,
+        buttons=[Button(say("button_next", course), "next")],
+    ).done()
+
+
+def _quiz_failed(turn: Turn, course: Course, session: Session) -> Outcome:
+    """Offer a retake, or after `max_attempts` failures say whom to ask and flag the
+    session for the admins (an admin clearing the flag grants another round of attempts)."""
+    progress = _progress(turn, course)
+    failed = sum(1 for a in progress.attempts(session.id) if a.status == QUIZ_FAILED)
+    most = course.quiz.max_attempts
+    if failed % most == 0:
+        if session.id not in progress.quiz_blocked:
+            progress = replace(progress, quiz_blocked=(*progress.quiz_blocked, session.id))
+        return _blocked(_set_progress(turn, course, progress), course, session)
+    buttons = [
+        Button(say("button_retake", course), "retake"),
+        Button(say("button_review", course), "review"),
+    ]
+    return turn.say(
+        "quiz_retry",
+        course,
+        left=most - failed % most,
+        number=course.number_of(session.id),
+        buttons=buttons,
+    ).done()
+
+
+def _quit(turn: Turn, course: Course, attempt: QuizAttempt) -> Outcome:
+    """Leave the quiz; the attempt is kept (abandoned) and `quiz` picks it up again. A
+    review is simply closed (its questions stay due) and the session it preceded follows."""
+    turn = _save(turn, course, replace(attempt, status=QUIZ_ABANDONED))
+    if attempt.kind == REVIEW:
+        turn = turn.say("review_quit", course)
+        if attempt.then and (number := course.number_of(attempt.then)):
+            return _deliver(turn, course, number).done()
+        return turn.done()
+    buttons = [Button(say("button_quiz", course), "quiz")]
+    return turn.say("quiz_quit", course, buttons=buttons).done()
+
+
+def _quiz(turn: Turn, course: Course, _: Command) -> Outcome:
+    """`quiz` / `retake`: take the current session's quiz (new attempt, or the abandoned
+    one where it was left)."""
+    number = _number(turn, course)
+    session = course.session(number)
+    if not has_quiz(course, session):
+        return turn.say("quiz_none", course, number=number).done()
+    progress = _progress(turn, course)
+    won = [a for a in progress.attempts(session.id) if a.status == QUIZ_PASSED]
+    if session.id in progress.completed and won:
+        best = won[-1]
+        return turn.say(
+            "quiz_passed_already",
+            course,
+            number=number,
+            score=best.score,
+            total=len(best.asked),
+            buttons=[Button(say("button_next", course), "next")],
+        ).done()
+    if session.id in progress.quiz_blocked:
+        return _blocked(turn, course, session)
+    return _start_quiz(turn, course, session, advance=True)
+
+
+def _not_in_quiz(turn: Turn, course: Course, _: Command) -> Outcome:
+    """`skip` / `quit` outside a quiz."""
+    number = _number(turn, course)
+    if not has_quiz(course, course.session(number)):
+        return turn.say("quiz_none", course, number=number).done()
+    return turn.say(
+        "quiz_not_active", course, buttons=[Button(say("button_quiz", course), "quiz")]
+    ).done()
+
+
+# --- spaced review ---------------------------------------------------------------------
+
+
+def _due(turn: Turn, course: Course) -> tuple[ReviewItem, ...]:
+    """Review items due now whose questions the course still has."""
+    return tuple(
+        item
+        for item in due_reviews(_progress(turn, course).reviews, turn.now)
+        if (found := find_question(course, item.question_id)) and found[1].kind in SPACED_KINDS
+    )
+
+
+def _start_review(
+    turn: Turn, course: Course, items: tuple[ReviewItem, ...], then: str | None
+) -> Turn:
+    """A review attempt over `items`; `then` is the session to deliver when it ends."""
+    progress = _progress(turn, course)
+    number = 1 + sum(1 for a in progress.quizzes if a.kind == REVIEW)
+    attempt = QuizAttempt(
+        session_id=progress.current or course.sessions[0].id,
+        number=number,
+        kind=REVIEW,
+        started_at=turn.now,
+        asked_at=turn.now,
+        pass_mark=100,
+        then=then,
+    )
+    questions = [find_question(course, i.question_id) for i in items]
+    asked = tuple(Asked(f[1].id, _shown(turn, course, attempt, f[1])) for f in questions if f)
+    attempt = replace(attempt, asked=asked)
+    return _ask(_save(turn, course, attempt), course, attempt)
+
+
+def _start_session(turn: Turn, course: Course, number: int) -> Turn:
+    """Deliver session `number`, after a one-question review when one is due."""
+    due = _due(turn, course)
+    if not due:
+        return _deliver(turn, course, number)
+    session = course.session(number)
+    turn = _set_progress(turn, course, replace(_progress(turn, course), current=session.id))
+    turn = turn.say("review_intro", course, number=number)
+    return _start_review(turn, course, due[:1], then=session.id)
+
+
+def _review(turn: Turn, course: Course, _: Command) -> Outcome:
+    """`review`: after a failed quiz, re-read the session; otherwise go over every review
+    that is due (or, with none due, re-read the current session)."""
+    number = _number(turn, course)
+    session = course.session(number)
+    progress = _progress(turn, course)
+    earlier = progress.attempts(session.id)
+    if earlier and earlier[-1].status == QUIZ_FAILED and session.id not in progress.completed:
+        turn = _deliver(turn, course, number)
+        return turn.say("quiz_reread", course, number=number).done()
+    due = _due(turn, course)
+    if not due:
+        return _deliver(turn.say("review_none", course, number=number), course, number).done()
+    turn = turn.say("review_start", course, count=len(due))
+    return _start_review(turn, course, due, then=None).done()
+
+
+IN_COURSE |= {
+    Cmd.QUIZ: _quiz,
+    Cmd.RETAKE: _quiz,
+    Cmd.REVIEW: _review,
+    Cmd.SKIP: _not_in_quiz,
+    Cmd.QUIT: _not_in_quiz,
+}

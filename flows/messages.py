@@ -54,7 +54,7 @@ CATALOG: dict[str, str] = {
         "📊 Progress: {done}/{total} sessions completed\n"
         "📍 Current: Session {number}: {title}\n\n"
         "**next** · **previous** · **section N** · **complete**\n"
-        "**progress** · **courses** · **help** · **restart** · **exit**"
+        "**quiz** · **review** · **progress** · **courses** · **help** · **restart** · **exit**"
     ),
     "progress_line": "• **{course}**: {done}/{total} sessions completed{state}",
     "progress_state_current": ", now on Session {number}",
@@ -70,7 +70,9 @@ CATALOG: dict[str, str] = {
         "Read one session at a time and ask me anything about it.\n\n"
         "• **next** / **previous**: move between sessions\n"
         "• **section N**: jump to session N\n"
-        "• **complete**: mark this session done\n"
+        "• **complete**: mark this session done (after its quiz, when it has one)\n"
+        "• **quiz** / **retake**: take this session's quiz; **skip** a question, **quit** it\n"
+        "• **review**: go over questions you missed, when they are due\n"
         "• **menu** or **progress**: see where you are\n"
         "• **courses**: see all courses\n"
         "• **restart**: start this course over\n"
@@ -139,7 +141,132 @@ CATALOG: dict[str, str] = {
     "button_resume": "▶️ Resume",
     "button_yes": "Yes, restart",
     "button_no": "No, keep it",
+    # --- quizzes ---
+    "quiz_start": (
+        "📝 **Quick check**: {count} questions on Session {number}{limit}. Answer each by its "
+        "number, letter or text; **skip** a question or **quit** the quiz any time."
+    ),
+    "quiz_start_final": (
+        "🎓 **Final exam**: {count} questions from the whole course{limit}. Pass it to complete "
+        "**{course}**. Answer each by its number, letter or text; **skip** a question or **quit** "
+        "any time."
+    ),
+    "quiz_limit": " (time limit: {limit})",
+    "time_minutes": "{minutes} min",
+    "time_seconds": "{seconds} s",
+    "quiz_resume": "▶️ Picking up your quiz at question {index} of {count}.",
+    "quiz_question": "❓ **Question {index} of {count}**\n\n{prompt}\n\n{options}{how}",
+    "quiz_question_review": (
+        "🔁 **Review** (from Session {number}): a question you missed before.\n\n"
+        "{prompt}\n\n{options}{how}"
+    ),
+    "quiz_how_single": "Reply with the number of your answer (1-{count}).",
+    "quiz_how_multi": (
+        "More than one answer can be right: reply with every number that applies, like **1,3**."
+    ),
+    "quiz_how_true_false": "Reply **true** or **false**.",
+    "quiz_how_text": "Reply in a sentence or two.",
+    "option_true": "True",
+    "option_false": "False",
+    "quiz_right": "✅ Right!{explain}",
+    "quiz_wrong": "❌ Not quite. The right answer is {answer}.{explain}",
+    "quiz_skipped": "⏭️ Skipped. The right answer is {answer}.{explain}",
+    "quiz_skipped_text": "⏭️ Skipped. A good answer: {rubric}{explain}",
+    "quiz_keywords_right": (
+        "📝 **Keyword check**: your answer covers {met} of {total} points of the marking guide, "
+        "so it counts as right.\n{points}{explain}"
+    ),
+    "quiz_keywords_wrong": (
+        "📝 **Keyword check**: your answer covers {met} of {total} points of the marking guide, "
+        "so it doesn't count as right this time.\n{points}{explain}"
+    ),
+    "quiz_keyword_met": "✅ {point}",
+    "quiz_keyword_missed": "▫️ {point}",
+    "quiz_text_ungraded": "📝 Thanks! This question has no marking guide, so every answer counts.",
+    "quiz_late_note": " ⏱️ This answer came after the time limit.",
+    "quiz_result_pass": (
+        "🏁 **Result: {score}/{total} ({percent}%)**. 🎉 You passed: the pass mark is "
+        "{pass_mark}%.{late}{keywords}"
+    ),
+    "quiz_result_fail": (
+        "🏁 **Result: {score}/{total} ({percent}%)**. The pass mark is {pass_mark}%, so not this "
+        "time.{late}{keywords}"
+    ),
+    "quiz_result_late": " ⏱️ {count} of your answers came after the {limit} time limit.",
+    "quiz_result_keywords": " 📝 Written answers were marked by a keyword check of the guide.",
+    "quiz_retry": (
+        "Reply **retake** to try again ({left} attempts left) or **review** to re-read "
+        "Session {number} first."
+    ),
+    "quiz_max_attempts": (
+        "🔒 You've used all {max} attempts at the Session {number} quiz. Please contact your "
+        "trainer or partner manager: they can unlock more attempts for you. Meanwhile you can "
+        "re-read the session: reply **review**."
+    ),
+    "quiz_passed_already": (
+        "✅ You've already passed the Session {number} quiz ({score}/{total}). Reply **next** to "
+        "continue."
+    ),
+    "quiz_none": "Session {number} has no quiz. Reply **next** to continue.",
+    "quiz_not_active": (
+        "You're not in a quiz right now. Reply **quiz** to take this session's quiz."
+    ),
+    "quiz_busy": (
+        "📝 You're in the middle of a quiz (question {index} of {count}). Answer it, reply "
+        "**skip** to skip it, or **quit** to leave the quiz (your answers so far are kept)."
+    ),
+    "quiz_quit": (
+        "🚪 You've left the quiz; your answers so far are kept. Reply **quiz** to pick it up "
+        "where you left off, or **menu** for options."
+    ),
+    "quiz_empty": "I didn't catch an answer. {how} Or reply **skip** or **quit**.",
+    "quiz_bad_number": "“{given}” isn't one of the options: choose a number from 1 to {count}.",
+    "quiz_unreadable": (
+        "I couldn't read “{given}” as an answer. {how} Or reply **skip** or **quit**."
+    ),
+    "quiz_repeated": (
+        "You gave option {number} more than once. Reply with each option once, like **1,3**."
+    ),
+    "quiz_one_answer": "This question has one right answer: reply with a single option.",
+    "quiz_stale_button": "That button belongs to an earlier question. Here is the current one.",
+    "quiz_question_removed": (
+        "ℹ️ A question of this quiz was removed from the course, so it no longer counts."
+    ),
+    "quiz_question_changed": "ℹ️ This question was just updated, so here it is again.",
+    "quiz_changed": (
+        "ℹ️ This quiz changed since you started it, so that attempt is closed. Reply **quiz** "
+        "to start it again."
+    ),
+    "quiz_over": "That quiz is over. Reply **menu** for options.",
+    "quiz_unfinished": (
+        "📌 Session {number} stays unfinished until you pass its quiz: reply **section {number}** "
+        "and then **quiz** when you're ready."
+    ),
+    "quiz_reread": "📖 Here is Session {number} again. Reply **retake** when you're ready.",
+    "course_complete_final": (
+        "🎓 Congratulations, {name}! You passed the final exam and completed **{course}**."
+    ),
+    "review_intro": "🔁 Before Session {number}, a quick review of a question you missed earlier.",
+    "review_start": "🔁 **Review**: {count} question(s) you missed before are due.",
+    "review_none": "👍 Nothing is due for review right now. Here is Session {number} to re-read.",
+    "review_quit": "🚪 Review closed; those questions will come back another day.",
+    "review_done": (
+        "🔁 Review done: {score} of {total} right. Missed questions come back on a later day; "
+        "each one stops after two right answers in a row."
+    ),
+    "button_retake": "🔁 Retake",
+    "button_review": "📖 Re-read",
+    "button_quiz": "📝 Take the quiz",
+    "button_skip": "⏭️ Skip",
 }
+
+
+_MARKDOWN = set("\\`*_[]<>#~|")
+
+
+def md_escape(text: str) -> str:
+    """Text (an option, what a learner typed) made safe to put inside a template."""
+    return "".join(f"\\{ch}" if ch in _MARKDOWN else ch for ch in text)
 
 
 def placeholders(template: str) -> set[str]:

@@ -1,7 +1,7 @@
 """A learner's state: immutable values that `flows.machine.step` turns into new values.
 
 `to_doc` / `from_doc` convert to and from plain dicts so the store can persist them;
-progress is keyed by course id and refers to sessions by id only.
+progress is keyed by course id and refers to sessions and quiz questions by id only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,91 @@ def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
+QUIZ_ACTIVE, QUIZ_PASSED, QUIZ_FAILED, QUIZ_ABANDONED = "active", "passed", "failed", "abandoned"
+QUIZ, FINAL, REVIEW = "quiz", "final", "review"  # kinds of attempt
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question of an attempt, with its options as they were shown (after shuffling;
+    `True` / `False` for a true_false question, none for a text question)."""
+
+    question_id: str
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuizAnswer:
+    """What a learner answered to one question, and how it was graded."""
+
+    question_id: str
+    given: str  # the text or button the learner sent ("" when skipped)
+    picked: tuple[str, ...]  # the options chosen, by their text as shown
+    correct: bool
+    at: datetime
+    seconds: float  # from the question being asked to the answer
+    late: bool = False  # answered after the attempt's time limit
+    skipped: bool = False
+    grading: str = "exact"  # exact | keywords (a text answer checked against the rubric)
+
+
+@dataclass(frozen=True)
+class QuizAttempt:
+    """One attempt at a session's quiz, the final exam, or a spaced review.
+
+    Every attempt is kept (passed, failed or abandoned) for item analysis. `number` counts
+    attempts per session and kind; `advance` delivers the next session on a pass (started by
+    `next`); `then` is the session a review was started in front of."""
+
+    session_id: str
+    number: int
+    kind: str = QUIZ  # quiz | final | review
+    asked: tuple[Asked, ...] = ()
+    answers: tuple[QuizAnswer, ...] = ()
+    status: str = QUIZ_ACTIVE  # active | passed | failed | abandoned
+    started_at: datetime | None = None
+    asked_at: datetime | None = None  # when the current question was sent
+    finished_at: datetime | None = None
+    pass_mark: float = 80
+    time_limit: int | None = None  # seconds
+    advance: bool = False
+    then: str | None = None
+
+    @property
+    def current(self) -> Asked | None:
+        """The question awaiting an answer, or None when all are answered."""
+        return self.asked[len(self.answers)] if len(self.answers) < len(self.asked) else None
+
+    @property
+    def score(self) -> int:
+        return sum(1 for a in self.answers if a.correct)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for a in self.answers if a.late)
+
+    def same(self, other: QuizAttempt) -> bool:
+        """Whether two values are versions of one attempt."""
+        return (self.kind, self.session_id, self.number) == (
+            other.kind,
+            other.session_id,
+            other.number,
+        )
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A question the learner got wrong, coming back on a Leitner-style schedule: due
+    `2^(box-1)` days after `anchor` (the last miss); two right answers in a row retire it."""
+
+    question_id: str
+    session_id: str
+    anchor: datetime
+    due: datetime
+    box: int = 1
+    rights: int = 0
+
+
 @dataclass(frozen=True)
 class Progress:
     """Where a learner is in one course."""
@@ -26,12 +111,32 @@ class Progress:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     seconds: Mapping[str, float] = field(default_factory=_empty)  # time spent per session id
+    quizzes: tuple[QuizAttempt, ...] = ()  # every attempt, oldest first
+    reviews: tuple[ReviewItem, ...] = ()  # missed questions awaiting spaced review
+    quiz_blocked: tuple[str, ...] = ()  # sessions whose attempts ran out: admin attention
 
     def with_completed(self, session_id: str) -> Progress:
         """The same progress with one more completed session (idempotent)."""
         if session_id in self.completed:
             return self
         return replace(self, completed=(*self.completed, session_id))
+
+    @property
+    def active_quiz(self) -> QuizAttempt | None:
+        """The attempt the learner is in the middle of, if any."""
+        return next((a for a in reversed(self.quizzes) if a.status == QUIZ_ACTIVE), None)
+
+    def attempts(self, session_id: str) -> tuple[QuizAttempt, ...]:
+        """A session's quiz (or final exam) attempts, oldest first; reviews excluded."""
+        return tuple(a for a in self.quizzes if a.session_id == session_id and a.kind != REVIEW)
+
+    def with_attempt(self, attempt: QuizAttempt) -> Progress:
+        """The same progress with this attempt added or updated."""
+        if any(a.same(attempt) for a in self.quizzes):
+            quizzes = tuple(attempt if a.same(attempt) else a for a in self.quizzes)
+        else:
+            quizzes = (*self.quizzes, attempt)
+        return replace(self, quizzes=quizzes)
 
 
 @dataclass(frozen=True)
@@ -67,20 +172,69 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as the dicts and lists a document store keeps."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def to_doc(learner: Learner) -> dict[str, Any]:
     """A plain dict of the learner's state (the store adds outbox, version, …)."""
     doc = {f.name: getattr(learner, f.name) for f in fields(Learner) if f.name != "key"}
-    doc["progress"] = {
-        cid: {
-            **{f.name: getattr(p, f.name) for f in fields(Progress)},
-            "completed": list(p.completed),
-            "seconds": dict(p.seconds),
-        }
-        for cid, p in learner.progress.items()
-    }
+    doc["progress"] = {cid: _plain(p) for cid, p in learner.progress.items()}
     doc["profile"] = dict(learner.profile)
     doc["recent"] = list(learner.recent)
     return doc
+
+
+def _attempt(doc: Mapping[str, Any]) -> QuizAttempt:
+    return QuizAttempt(
+        session_id=doc.get("session_id", ""),
+        number=int(doc.get("number", 1)),
+        kind=doc.get("kind", QUIZ),
+        asked=tuple(
+            Asked(a.get("question_id", ""), tuple(a.get("options", ())))
+            for a in doc.get("asked", ())
+        ),
+        answers=tuple(
+            QuizAnswer(
+                question_id=a.get("question_id", ""),
+                given=a.get("given", ""),
+                picked=tuple(a.get("picked", ())),
+                correct=bool(a.get("correct", False)),
+                at=_utc(a.get("at")),
+                seconds=float(a.get("seconds", 0.0)),
+                late=bool(a.get("late", False)),
+                skipped=bool(a.get("skipped", False)),
+                grading=a.get("grading", "exact"),
+            )
+            for a in doc.get("answers", ())
+        ),
+        status=doc.get("status", QUIZ_ABANDONED),
+        started_at=_utc(doc.get("started_at")),
+        asked_at=_utc(doc.get("asked_at")),
+        finished_at=_utc(doc.get("finished_at")),
+        pass_mark=float(doc.get("pass_mark", 80)),
+        time_limit=doc.get("time_limit"),
+        advance=bool(doc.get("advance", False)),
+        then=doc.get("then"),
+    )
+
+
+def _review(doc: Mapping[str, Any]) -> ReviewItem:
+    return ReviewItem(
+        question_id=doc.get("question_id", ""),
+        session_id=doc.get("session_id", ""),
+        anchor=_utc(doc.get("anchor")),
+        due=_utc(doc.get("due")),
+        box=int(doc.get("box", 1)),
+        rights=int(doc.get("rights", 0)),
+    )
 
 
 def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
@@ -94,6 +248,9 @@ def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
             started_at=_utc(p.get("started_at")),
             completed_at=_utc(p.get("completed_at")),
             seconds=MappingProxyType(dict(p.get("seconds", {}))),
+            quizzes=tuple(_attempt(a) for a in p.get("quizzes", ())),
+            reviews=tuple(_review(r) for r in p.get("reviews", ()) if r.get("due")),
+            quiz_blocked=tuple(p.get("quiz_blocked", ())),
         )
         for cid, p in doc.get("progress", {}).items()
     }
