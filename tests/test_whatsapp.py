@@ -620,3 +620,19 @@ def test_served_app_delivers_welcome_and_session_1_within_a_second(fake: FakeTwi
     finally:
         server.shutdown()
         scheduler.shutdown(wait=False)
+
+
+def test_a_split_reply_whose_window_closes_midway_is_not_finished_by_template(
+    fake: FakeTwilio, tmp_path: Path
+):
+    bot = Bot(fake, CONTENT_DIR=long_course(tmp_path), TWILIO_CONTENT_SIDS=TEMPLATES)
+    fake.accept(3)
+    fake.fail(500, times=4)
+    bot.say("start long course")
+    age(bot, 25)
+    bot.services.outbox.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    bot.services.outbox.flush_due()
+    assert len(fake.messages) == 3
+    record = bot.deliveries()[1]
+    assert record["status"] == "failed" and "window closed after 2" in record["error"]
+    assert len(record["provider_ids"]) == 2

@@ -284,7 +284,14 @@ class WhatsAppSender:
             raise DeliveryError(
                 f"not sent: Twilio reported {mask(key)} unsubscribed (21610)", retryable=False
             )
-        plan = self.plan(reply, self.window_open(learner))
+        window_open = self.window_open(learner)
+        if already and not window_open:
+            raise DeliveryError(
+                f"not sent: the 24-hour window closed after {len(already)} message(s) of this "
+                "reply went out",
+                retryable=False,
+            )
+        plan = self.plan(reply, window_open)
         sids = list(already)
         for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
             sid = self._create(key, part)
