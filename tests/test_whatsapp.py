@@ -16,13 +16,19 @@ import requests
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH, WhatsAppSender, learner_key
+from bot.channels.whatsapp import (
+    STATUS_PATH,
+    WEBHOOK_PATH,
+    WhatsAppSender,
+    learner_key,
+    parse_content_sids,
+)
 from bot.config import Config
 from bot.render import to_whatsapp
 from bot.scheduler import build_scheduler
 from bot.services import build_services, senders_for
 from bot.web import create_app
-from flows.events import Inbound, Reply
+from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -303,6 +309,10 @@ def test_proactive_message_outside_24h_goes_as_approved_template(fake: FakeTwili
     nudge = fake.messages[-1]
     assert nudge["ContentSid"] == ["HXnotify"] and "Body" not in nudge
     assert json.loads(nudge["ContentVariables"][0]) == {"1": "Ada, session 2 is *waiting*."}
+    bot.services.conversations.queue(ADA, [Reply("Ada,\n\nsession 2\nis waiting.")])
+    bot.services.outbox.flush(ADA)
+    variables = json.loads(fake.messages[-1]["ContentVariables"][0])
+    assert variables == {"1": "Ada, session 2 is waiting."}  # one line
 
 
 # --- status callbacks --------------------------------------------------------------------------
@@ -636,3 +646,52 @@ def test_a_split_reply_whose_window_closes_midway_is_not_finished_by_template(
     record = bot.deliveries()[1]
     assert record["status"] == "failed" and "window closed after 2" in record["error"]
     assert len(record["provider_ids"]) == 2
+
+
+# --- planning details, configuration, restarts -------------------------------------------------
+
+
+def test_button_titles_and_lists_respect_whatsapp_limits(fake: FakeTwilio):
+    templates = TEMPLATES + ",list=HXlist"
+    sender = WhatsAppSender(Config.from_env(env(fake, TWILIO_CONTENT_SIDS=templates), dotenv=None))
+    long_title = Button("A very long button title indeed", "next")
+    [part] = sender.plan(Reply("Pick one", (long_title,)), window_open=True)
+    assert part.content_sid == "HXone"
+    assert len(part.variables["2"]) <= 20 and part.variables["3"] == "next"
+    many = tuple(Button(f"Option number {n} with a long name", f"section {n}") for n in range(12))
+    [part] = sender.plan(Reply("Pick a session", many), window_open=True)
+    assert part.content_sid == "HXlist"
+    rows = [part.variables[str(2 + 2 * n)] for n in range(10)]
+    assert all(len(title) <= 24 for title in rows) and str(2 + 2 * 10) not in part.variables
+
+
+def test_content_sids_config_formats(fake: FakeTwilio, caplog):
+    assert parse_content_sids('{"notify": "HX1", "list": " HX2 "}') == {
+        "notify": "HX1",
+        "list": "HX2",
+    }
+    assert parse_content_sids("notify=HX1, quick_reply_1=HX2") == {
+        "notify": "HX1",
+        "quick_reply_1": "HX2",
+    }
+    assert parse_content_sids("garbage") == {}
+    assert "TWILIO_CONTENT_SIDS" in caplog.text
+
+
+def test_undelivered_replies_are_resumed_after_a_restart(fake: FakeTwilio):
+    """A process died mid-delivery (its lease still set); the next process, on the same
+    MongoDB, sends what was queued, in order, once the lease has expired."""
+    first = Bot(fake)
+    fake.fail(503, times=4)
+    first.say("I am a new partner")
+    first.store.learners.update_one(
+        {"_id": ADA}, {"$set": {"lease": datetime.now(UTC) + timedelta(seconds=30)}}
+    )
+    config = first.config
+    restarted = build_services(
+        config, {"whatsapp": WhatsAppSender(config, retry_wait=0.001)}, store=first.store
+    )
+    restarted.outbox.clock = lambda: datetime.now(UTC) + timedelta(minutes=5)
+    assert restarted.outbox.flush_due() == 2
+    texts = bodies(fake.messages)
+    assert len(texts) == 2 and "Welcome" in texts[0] and "Session 1" in texts[1]

@@ -217,7 +217,9 @@ class WhatsAppSender:
                     "approved template is configured (TWILIO_CONTENT_SIDS notify=HX…)",
                     retryable=False,
                 )
-            return [Part(content_sid=template, variables={"1": _clip(text, TEMPLATE_VARIABLE_MAX)})]
+            # An approved template's variable may not hold line breaks: one line of text.
+            line = " ".join(text.split())
+            return [Part(content_sid=template, variables={"1": _clip(line, TEMPLATE_VARIABLE_MAX)})]
         parts = [
             Part(body=_clip(m.alt, 1000), media_url=self.media_url(reply.course_id, m.path))
             for m in reply.media
@@ -342,6 +344,12 @@ def blueprint(services: Services) -> Blueprint:
     config = services.config
     validator = RequestValidator(config.twilio_auth_token)
     bp = Blueprint("whatsapp", __name__)
+    if config.public_base_url.startswith(("http://127.0.0.1", "http://localhost")):
+        log.warning(
+            "whatsapp: PUBLIC_BASE_URL is %s; set it to the public URL Twilio calls, or every "
+            "webhook will fail its signature check and Twilio cannot fetch media",
+            config.public_base_url,
+        )
 
     def verify() -> None:
         """403 unless X-Twilio-Signature signs the public URL and the posted form."""
