@@ -695,3 +695,9 @@ def test_undelivered_replies_are_resumed_after_a_restart(fake: FakeTwilio):
     assert restarted.outbox.flush_due() == 2
     texts = bodies(fake.messages)
     assert len(texts) == 2 and "Welcome" in texts[0] and "Session 1" in texts[1]
+
+
+def test_without_credentials_the_channel_is_off(config: Config):
+    app = create_app(config)
+    assert "whatsapp" not in senders_for(config)
+    assert app.test_client().post(WEBHOOK_PATH, data={"From": ADA}).status_code == 404

@@ -365,7 +365,7 @@ def blueprint(services: Services) -> Blueprint:
             )
             abort(403)
 
-    def field(name: str) -> str:
+    def form_text(name: str) -> str:
         return _CONTROL.sub(" ", request.form.get(name, "")).strip()
 
     @bp.post(WEBHOOK_PATH)
@@ -382,10 +382,10 @@ def blueprint(services: Services) -> Blueprint:
             log.warning("whatsapp: unsupported From %r (message %s)", sender[:40], sid)
             abort(400, "From must be a WhatsApp address such as whatsapp:+15551234567")
         count = request.form.get("NumMedia", "0").strip()
-        payload = field("ButtonPayload") or field("ListId") or None
+        payload = form_text("ButtonPayload") or form_text("ListId") or None
         text = request.form.get("Body", "")
         if not payload and not text.strip():
-            text = field("ButtonText") or field("ListTitle")
+            text = form_text("ButtonText") or form_text("ListTitle")
         try:
             services.conversations.handle(
                 Inbound(
@@ -393,7 +393,7 @@ def blueprint(services: Services) -> Blueprint:
                     channel="whatsapp",
                     text=text,
                     payload=payload,
-                    name=field("ProfileName")[:80],
+                    name=form_text("ProfileName")[:80],
                     message_id=f"twilio-{sid}",
                     media_count=int(count) if count.isdecimal() else 0,
                 )
