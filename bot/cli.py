@@ -47,6 +47,9 @@ def serve(host: str, port: int, workers: int) -> None:
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
+    if config.whatsapp_enabled:
+        public = config.public_base_url
+        click.echo(f"  WhatsApp webhook:   {public}/webhooks/whatsapp (status: …/status)")
 
     class Server(BaseApplication):
         def load_config(self) -> None:

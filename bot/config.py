@@ -26,6 +26,7 @@ class Config:
     twilio_auth_token: str = ""
     twilio_whatsapp_from: str = ""
     twilio_api_base_url: str = ""
+    twilio_content_sids: str = ""  # Content templates by role, see the README
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = ""
@@ -53,6 +54,7 @@ class Config:
             twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
             twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
             twilio_api_base_url=get("TWILIO_API_BASE_URL"),
+            twilio_content_sids=get("TWILIO_CONTENT_SIDS"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL"),

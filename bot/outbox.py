@@ -38,6 +38,27 @@ class Sender(Protocol):
     def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None: ...
 
 
+class Parts:
+    """The messages of one outbox entry already sent by earlier attempts.
+
+    A channel that delivers one reply as several provider messages (WhatsApp splits long
+    text) implements `send_parts(learner, reply, parts) -> list[provider_id]`, skips the
+    first `len(parts.sent)` messages of its (deterministic) plan and calls `parts.add` after
+    each further one, so a retry after a partial failure never re-sends a part.
+    """
+
+    def __init__(self, store: Store, key: str, entry: Mapping[str, Any]) -> None:
+        self.store = store
+        self.key = key
+        self.seq = entry["seq"]
+        self.sent: list[str] = list(entry.get("sent_parts", ()))
+
+    def add(self, provider_id: str) -> None:
+        """Record one more sent message (before the next one is attempted)."""
+        self.sent.append(provider_id)
+        self.store.part_sent(self.key, self.seq, self.sent)
+
+
 def reply_to_doc(reply: Reply) -> dict[str, Any]:
     """A reply as stored in the outbox."""
     return asdict(reply)
@@ -115,7 +136,7 @@ class Outbox:
                 break
             reply = reply_from_doc(entry["reply"])
             try:
-                provider_id = sender.send(doc, reply)
+                provider_ids = self._send(sender, doc, entry, reply)
             except DeliveryError as exc:
                 self._fail(key, entry, str(exc), exc.retryable)
                 if exc.retryable:
@@ -125,10 +146,21 @@ class Outbox:
                 log.exception("outbox: %s sender crashed", channel)
                 self._fail(key, entry, f"sender error: {exc}", retryable=True)
                 break
-            self.store.delivered(key, entry, self._record(key, entry, "sent", provider_id))
+            record = self._record(key, entry, "sent", provider_ids[0] if provider_ids else None)
+            self.store.delivered(key, entry, {**record, "provider_ids": provider_ids})
             MESSAGES_OUT.labels(channel, "sent").inc()
             sent += 1
         return sent
+
+    def _send(
+        self, sender: Sender, doc: Mapping[str, Any], entry: Mapping[str, Any], reply: Reply
+    ) -> list[str]:
+        """Send one entry; the provider ids of every message it took."""
+        send_parts = getattr(sender, "send_parts", None)
+        if send_parts is not None:
+            return list(send_parts(doc, reply, Parts(self.store, doc["_id"], entry)))
+        provider_id = sender.send(doc, reply)
+        return [provider_id] if provider_id else []
 
     def _record(
         self,

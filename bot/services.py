@@ -29,7 +29,12 @@ def senders_for(config: Config) -> dict[str, Sender]:
     """A sender for every channel this configuration enables."""
     from bot.channels.web import WebSender
 
-    return {"web": WebSender()}
+    senders: dict[str, Sender] = {"web": WebSender()}
+    if config.whatsapp_enabled:
+        from bot.channels.whatsapp import WhatsAppSender
+
+        senders["whatsapp"] = WhatsAppSender(config)
+    return senders
 
 
 @dataclass

@@ -120,6 +120,7 @@ class Store:
         self.learners.create_index([("active_course", 1)])
         self.learners.create_index([("outbox.next_at", 1)], sparse=True)
         self.deliveries.create_index([("learner", 1), ("seq", 1)])
+        self.deliveries.create_index([("provider_ids", 1)], sparse=True)
         self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
         self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
 
@@ -229,8 +230,61 @@ class Store:
     def delivered(self, key: str, entry: Mapping[str, Any], record: Mapping[str, Any]) -> None:
         """Log a delivery and remove it from the outbox (log first: a crash in between
         re-sends rather than loses)."""
-        self.deliveries.replace_one({"_id": f"{key}#{entry['seq']}"}, dict(record), upsert=True)
+        # $set, not replace: keeps what status callbacks and earlier parts already wrote.
+        self.deliveries.update_one(
+            {"_id": f"{key}#{entry['seq']}"}, {"$set": dict(record)}, upsert=True
+        )
         self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
+
+    def part_sent(self, key: str, seq: int, sent: list[str]) -> None:
+        """Messages of a multi-message reply went out (`sent`, in order, the last one new):
+        remember them on the outbox entry (a retry skips them) and on the delivery record
+        (status callbacks find it by any of them)."""
+        provider_id = sent[-1]
+        self.learners.update_one(
+            {"_id": key, "outbox.seq": seq}, {"$set": {"outbox.$.sent_parts": list(sent)}}
+        )
+        self.deliveries.update_one(
+            {"_id": f"{key}#{seq}"},
+            {
+                "$push": {"provider_ids": provider_id},
+                "$setOnInsert": {"learner": key, "channel": key.split(":", 1)[0], "seq": seq},
+            },
+            upsert=True,
+        )
+
+    def delivery_status(
+        self,
+        provider_id: str,
+        status: str,
+        lower: list[str] | None,
+        fields: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """Apply a provider's status report to the delivery holding `provider_id`.
+
+        `fields` (per-message receipt, keyed by status so reports in any order all land) are
+        always set; `provider_status` only moves forward (to `status` when it was missing or
+        one of `lower`; never when `lower` is None), so late or repeated callbacks never
+        regress it. Returns the record."""
+        record = self.deliveries.find_one_and_update(
+            {"provider_ids": provider_id},
+            {"$set": dict(fields)},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+        if record is not None and lower is not None:
+            self.deliveries.update_one(
+                {"_id": record["_id"], "provider_status": {"$in": [None, *lower]}},
+                {"$set": {"provider_status": status}},
+            )
+        return record
+
+    def flag_learner(self, key: str, fields: Mapping[str, Any]) -> bool:
+        """Set fields on a learner outside a conversation turn (a provider said the learner
+        cannot be reached); bumps `version` so a turn computed before it is recomputed."""
+        result = self.learners.update_one(
+            {"_id": key}, {"$set": dict(fields), "$inc": {"version": 1}}
+        )
+        return result.matched_count == 1
 
     def postpone(self, key: str, seq: int, attempts: int, next_at: datetime, error: str) -> None:
         """Record a failed attempt; the entry is retried at `next_at`."""

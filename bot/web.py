@@ -62,4 +62,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
+    if config.whatsapp_enabled:
+        from bot.channels import whatsapp
+
+        app.register_blueprint(whatsapp.blueprint(services))
     return app

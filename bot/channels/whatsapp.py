@@ -1,0 +1,430 @@
+"""WhatsApp through Twilio: the signed webhooks in, `messages.create` out.
+
+Inbound (`POST /webhooks/whatsapp`) is verified with Twilio's `RequestValidator` against
+`PUBLIC_BASE_URL` + path (the URL Twilio called, whatever proxies sit in between), turned
+into an `Inbound` and handed to `Conversations.handle`; Twilio gets empty TwiML at once and
+the replies go out through the outbox. `WhatsAppSender` renders a `Reply` as one or more
+Twilio messages (media first, then text split at readable boundaries, navigation last as
+quick-reply buttons or typed hints), respects the 24-hour customer-service window, and
+retries Twilio's 429/5xx answers with backoff. Status callbacks
+(`POST /webhooks/whatsapp/status`) record what happened to every message and mark learners
+Twilio cannot reach.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from flask import Blueprint, Response, abort, request
+from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.config import Config
+from bot.conversation import Conflict
+from bot.outbox import DeliveryError, Parts, mask
+from bot.render import to_whatsapp
+from bot.services import Services
+from bot.split import WHATSAPP_LIMIT, split_text
+from flows.events import Button, Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/whatsapp"
+STATUS_PATH = "/webhooks/whatsapp/status"
+TWILIO_API = "https://api.twilio.com"
+WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after a learner writes
+
+QUICK_REPLY_MAX, QUICK_REPLY_TITLE = 3, 20  # WhatsApp's limits for reply buttons
+LIST_ROWS_MAX, LIST_ROW_TITLE = 10, 24  # …and for list messages
+TEMPLATE_BODY_MAX = 1024  # a Content template's body
+TEMPLATE_VARIABLE_MAX = 900  # the text put into a proactive template's {{1}}
+
+OUTSIDE_WINDOW, UNSUBSCRIBED = 63016, 21610
+# Twilio error codes that no retry can fix (bad or unreachable recipient, window closed).
+PERMANENT = {21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024}
+
+# Message statuses in the order they progress; failures end it.
+STATUS_ORDER = ("queued", "accepted", "scheduled", "sending", "sent", "delivered", "read")
+FAILURES = ("failed", "undelivered", "canceled")
+
+_SID = re.compile(r"^[A-Za-z0-9]{10,64}$")
+_STATUS = re.compile(r"^[a-z_]{1,32}$")
+_PHONE_NOISE = re.compile(r"[\s\-().]")
+_E164 = re.compile(r"^\+?([1-9]\d{6,14})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def learner_key(address: str) -> str | None:
+    """`whatsapp:+E164` for a WhatsApp `From`/`To`, tolerating spacing and a missing `+`
+    (so one person never becomes two learners); None for anything that is not one."""
+    channel, sep, number = address.strip().partition(":")
+    if not sep or channel.lower() != "whatsapp":
+        return None
+    match = _E164.match(_PHONE_NOISE.sub("", number))
+    return f"whatsapp:+{match.group(1)}" if match else None
+
+
+def parse_content_sids(raw: str) -> dict[str, str]:
+    """`TWILIO_CONTENT_SIDS`: a JSON object or `name=HX…,name=HX…` (see the README)."""
+    raw = raw.strip()
+    if not raw:
+        return {}
+    try:
+        pairs = (
+            json.loads(raw)
+            if raw.startswith("{")
+            else dict(item.split("=", 1) for item in raw.split(",") if item.strip())
+        )
+    except (ValueError, TypeError) as exc:
+        log.error("whatsapp: TWILIO_CONTENT_SIDS is not name=HX…,… or JSON (%s); ignored", exc)
+        return {}
+    return {str(k).strip(): str(v).strip() for k, v in pairs.items() if str(v).strip()}
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, sending every REST call to `base_url` instead of
+    api.twilio.com when one is set (`TWILIO_API_BASE_URL`: local fakes, egress proxies)."""
+
+    def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+        if self.base_url and url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Twilio message: text, a media URL (with caption), or a Content template."""
+
+    body: str = ""
+    media_url: str = ""
+    content_sid: str = ""
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        if self.content_sid:
+            return {
+                "content_sid": self.content_sid,
+                "content_variables": json.dumps(dict(self.variables), ensure_ascii=False),
+            }
+        params: dict[str, Any] = {"body": self.body}
+        if self.media_url:
+            params["media_url"] = [self.media_url]
+        return params
+
+
+def _clip(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to fit `limit`, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(None, 1)[0] if " " in cut else cut).rstrip() + "…"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # BSON datetimes come back naive (UTC) unless the client is tz-aware.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth retrying at once: rate limits, Twilio's own failures, the network."""
+    if isinstance(exc, TwilioRestException):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+class WhatsAppSender:
+    """Sends replies with the real `twilio` client (`Sender` protocol of `bot.outbox`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        client: Client | None = None,
+        attempts: int = 4,
+        retry_wait: float = 0.25,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.client = client or Client(
+            config.twilio_account_sid,
+            config.twilio_auth_token,
+            http_client=BaseUrlHttpClient(config.twilio_api_base_url),
+        )
+        self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
+        self.templates = parse_content_sids(config.twilio_content_sids)
+        self.clock = clock
+        sender = config.twilio_whatsapp_from
+        self.origin = (
+            {"messaging_service_sid": sender}
+            if sender.startswith("MG")
+            else {"from_": sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"}
+        )
+        self.retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(attempts),
+            wait=wait_random_exponential(multiplier=retry_wait, max=retry_wait * 16),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+
+    # --- the Sender protocol --------------------------------------------------------------
+
+    def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
+        """Send every message of `reply`; the first message's SID."""
+        sids = self._deliver(learner, reply, [], None)
+        return sids[0] if sids else None
+
+    def send_parts(self, learner: Mapping[str, Any], reply: Reply, parts: Parts) -> list[str]:
+        """Send the messages of `reply` that earlier attempts did not (see `Parts`)."""
+        return self._deliver(learner, reply, parts.sent, parts.add)
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def window_open(self, learner: Mapping[str, Any]) -> bool:
+        """Whether the learner wrote within 24 hours (and Twilio has not said otherwise)."""
+        last = _utc(learner.get("last_inbound_at"))
+        closed = _utc((learner.get("whatsapp") or {}).get("window_closed_at"))
+        if last is None or (closed is not None and closed >= last):
+            return False
+        return self.clock() - last < WINDOW
+
+    def plan(self, reply: Reply, window_open: bool) -> list[Part]:
+        """The Twilio messages for a reply, in sending order (deterministic, so a retry
+        can skip the ones already sent)."""
+        text = to_whatsapp(reply.text)
+        if not window_open:
+            template = self.templates.get("notify")
+            if not template:
+                raise DeliveryError(
+                    "not sent: the learner's last message is older than 24 hours and no "
+                    "approved template is configured (TWILIO_CONTENT_SIDS notify=HX…)",
+                    retryable=False,
+                )
+            # An approved template's variable may not hold line breaks: one line of text.
+            line = " ".join(text.split())
+            return [Part(content_sid=template, variables={"1": _clip(line, TEMPLATE_VARIABLE_MAX)})]
+        parts = [
+            Part(body=_clip(m.alt, 1000), media_url=self.media_url(reply.course_id, m.path))
+            for m in reply.media
+            if reply.course_id
+        ]
+        template = self._button_template(reply.buttons)
+        if template is None:
+            text = "\n\n".join(filter(None, [text, self._hint(text, reply.buttons)]))
+        chunks = split_text(text, WHATSAPP_LIMIT)
+        if template is not None and chunks and len(chunks[-1]) > TEMPLATE_BODY_MAX:
+            chunks = chunks[:-1] + split_text(chunks[-1], TEMPLATE_BODY_MAX)
+        parts += [Part(body=chunk) for chunk in chunks]
+        if template is not None and chunks:
+            sid, variables = template
+            parts[-1] = Part(content_sid=sid, variables={"1": chunks[-1], **variables})
+        return parts
+
+    def media_url(self, course_id: str | None, path: str) -> str:
+        """Where Twilio fetches a session's image or PDF (the app's /media route)."""
+        return f"{self.config.public_base_url}/media/{quote(course_id or '')}/{quote(path)}"
+
+    def _button_template(self, buttons: tuple[Button, ...]) -> tuple[str, dict[str, str]] | None:
+        """The Content template showing these buttons, and its variables beyond {{1}}
+        (the body): title/id pairs from {{2}} on; None when none is configured."""
+        if not buttons:
+            return None
+        if len(buttons) <= QUICK_REPLY_MAX:
+            sid, width = self.templates.get(f"quick_reply_{len(buttons)}"), QUICK_REPLY_TITLE
+        else:
+            sid, width = self.templates.get("list"), LIST_ROW_TITLE
+            buttons = buttons[:LIST_ROWS_MAX]
+        if not sid:
+            return None
+        variables: dict[str, str] = {}
+        for number, button in enumerate(buttons):
+            variables[str(2 + 2 * number)] = _clip(button.title, width)
+            variables[str(3 + 2 * number)] = button.payload
+        return sid, variables
+
+    @staticmethod
+    def _hint(text: str, buttons: tuple[Button, ...]) -> str:
+        """Buttons as typed commands ("Reply *next* · *menu*"), leaving out commands the
+        text already names and payloads nobody could type."""
+        words = [
+            f"*{b.payload}*"
+            for b in buttons
+            if ":" not in b.payload and f"*{b.payload}*" not in text.lower()
+        ]
+        return f"👉 Reply {' · '.join(words)}" if words else ""
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _deliver(
+        self,
+        learner: Mapping[str, Any],
+        reply: Reply,
+        already: list[str],
+        record: Callable[[str], None] | None,
+    ) -> list[str]:
+        key = str(learner["_id"])
+        last = _utc(learner.get("last_inbound_at"))
+        gone = _utc((learner.get("whatsapp") or {}).get("unsubscribed_at"))
+        if gone is not None and (last is None or gone >= last):
+            raise DeliveryError(
+                f"not sent: Twilio reported {mask(key)} unsubscribed (21610)", retryable=False
+            )
+        window_open = self.window_open(learner)
+        if already and not window_open:
+            raise DeliveryError(
+                f"not sent: the 24-hour window closed after {len(already)} message(s) of this "
+                "reply went out",
+                retryable=False,
+            )
+        plan = self.plan(reply, window_open)
+        sids = list(already)
+        for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
+            sid = self._create(key, part)
+            sids.append(sid)
+            if record is not None and number < len(plan):
+                record(sid)  # the last one is recorded by the outbox with the whole reply
+        return sids
+
+    def _create(self, to: str, part: Part) -> str:
+        """One `messages.create`, retried on 429/5xx; failures become DeliveryError."""
+        params = {
+            "to": to,
+            "status_callback": self.config.public_base_url + STATUS_PATH,
+            **self.origin,
+            **part.params(),
+        }
+        try:
+            message = self.retrying(self.messages.create, **params)
+        except TwilioRestException as exc:
+            retryable = _transient(exc) and exc.code not in PERMANENT
+            raise DeliveryError(
+                f"twilio {exc.status} (code {exc.code}): {exc.msg}", retryable=retryable
+            ) from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"twilio unreachable: {exc}", retryable=True) from exc
+        return str(message.sid)
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def _replaces(state: str) -> list[str] | None:
+    """The statuses a report of `state` moves forward from (None: a status Twilio added
+    since, recorded as a receipt only)."""
+    if state in FAILURES:
+        return list(STATUS_ORDER)
+    if state in STATUS_ORDER:
+        return list(STATUS_ORDER[: STATUS_ORDER.index(state)])
+    return None
+
+
+def _twiml() -> Response:
+    return Response(str(MessagingResponse()), mimetype="text/xml")
+
+
+def blueprint(services: Services) -> Blueprint:
+    """The Twilio webhooks: inbound messages and message status callbacks."""
+    config = services.config
+    validator = RequestValidator(config.twilio_auth_token)
+    bp = Blueprint("whatsapp", __name__)
+    if config.public_base_url.startswith(("http://127.0.0.1", "http://localhost")):
+        log.warning(
+            "whatsapp: PUBLIC_BASE_URL is %s; set it to the public URL Twilio calls, or every "
+            "webhook will fail its signature check and Twilio cannot fetch media",
+            config.public_base_url,
+        )
+
+    def verify() -> None:
+        """403 unless X-Twilio-Signature signs the public URL and the posted form."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        query = request.query_string.decode("utf-8", "replace")
+        url = config.public_base_url + request.path + (f"?{query}" if query else "")
+        if not signature or not validator.validate(url, request.form, signature):
+            log.warning(
+                "whatsapp: refused %s with %s signature (check PUBLIC_BASE_URL=%s)",
+                request.path,
+                "a wrong" if signature else "no",
+                config.public_base_url,
+            )
+            abort(403)
+
+    def form_text(name: str) -> str:
+        return _CONTROL.sub(" ", request.form.get(name, "")).strip()
+
+    @bp.post(WEBHOOK_PATH)
+    def inbound():
+        verify()
+        sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
+        if not _SID.match(sid) or not sender:
+            log.warning(
+                "whatsapp: malformed webhook (MessageSid %r, From %r)", sid[:40], sender[:40]
+            )
+            abort(400, "MessageSid and From are required")
+        key = learner_key(sender)
+        if key is None:
+            log.warning("whatsapp: unsupported From %r (message %s)", sender[:40], sid)
+            abort(400, "From must be a WhatsApp address such as whatsapp:+15551234567")
+        count = request.form.get("NumMedia", "0").strip()
+        payload = form_text("ButtonPayload") or form_text("ListId") or None
+        text = request.form.get("Body", "")
+        if not payload and not text.strip():
+            text = form_text("ButtonText") or form_text("ListTitle")
+        try:
+            services.conversations.handle(
+                Inbound(
+                    key=key,
+                    channel="whatsapp",
+                    text=text,
+                    payload=payload,
+                    name=form_text("ProfileName")[:80],
+                    message_id=f"twilio-{sid}",
+                    media_count=int(count) if count.isdecimal() else 0,
+                )
+            )
+        except Conflict:
+            return Response("busy, please retry", status=503)  # Twilio retries / falls back
+        return _twiml()
+
+    @bp.post(STATUS_PATH)
+    def status():
+        verify()
+        sid = request.form.get("MessageSid", "")
+        state = request.form.get("MessageStatus", "").strip().lower()
+        if not _SID.match(sid) or not _STATUS.match(state):
+            abort(400, "MessageSid and MessageStatus are required")
+        code_text = request.form.get("ErrorCode", "").strip()
+        code = int(code_text) if code_text.isdecimal() else None
+        now = datetime.now(UTC)
+        fields: dict[str, Any] = {f"receipts.{sid}.{state}": now}
+        if code is not None:
+            fields[f"receipts.{sid}.error_code"] = code
+        if state in FAILURES:
+            fields.update(status="failed", error=f"twilio {state} (code {code})")
+        record = services.store.delivery_status(sid, state, _replaces(state), fields)
+        if record is None:
+            log.info("whatsapp: status %s for unknown message %s", state, sid)
+        key = record["learner"] if record else learner_key(request.form.get("To", ""))
+        if key and code == OUTSIDE_WINDOW:
+            services.store.flag_learner(key, {"whatsapp.window_closed_at": now})
+        if key and code == UNSUBSCRIBED:
+            services.store.flag_learner(key, {"opted_out": True, "whatsapp.unsubscribed_at": now})
+        return Response(status=204)
+
+    return bp

@@ -1,0 +1,109 @@
+"""A local fake of Twilio's REST API (`POST …/Messages.json`), for the real `twilio` client.
+
+It checks the account's basic auth, records every message it accepts (form fields as lists,
+in arrival order) and answers with a JSON message resource. Tests queue failures to make it
+answer like Twilio under load (`fail(500)`) or when a recipient cannot be reached
+(`fail(400, code=21610)`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+class FakeTwilio:
+    """Start with `with FakeTwilio(sid, token) as fake:`; point `TWILIO_API_BASE_URL` at
+    `fake.url`."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.account_sid = account_sid
+        self.auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self.messages: list[dict[str, Any]] = []
+        self.requests = 0
+        self.script: deque[tuple[int, int] | None] = deque()
+        self.changed = threading.Condition()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeTwilio:
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, status: int, code: int = 20500, times: int = 1) -> None:
+        """Answer the next `times` requests (after anything queued before) with an error."""
+        self.script.extend([(status, code)] * times)
+
+    def accept(self, times: int = 1) -> None:
+        """Let the next `times` requests through (to place a failure after them)."""
+        self.script.extend([None] * times)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The accepted messages once there are at least `count` (or when time is up)."""
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+    def texts(self) -> list[str]:
+        return [m.get("Body", [""])[0] for m in self.messages]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                with fake.changed:
+                    fake.requests += 1
+                    failure = fake.script.popleft() if fake.script else None
+                if self.headers.get("Authorization") != fake.auth:
+                    return self._json(401, {"code": 20003, "message": "Authenticate"})
+                if self.path != expected:
+                    return self._json(404, {"code": 20404, "message": "Not found"})
+                if failure:
+                    status, code = failure
+                    return self._json(status, {"code": code, "message": f"fake error {code}"})
+                sid = "SM" + uuid.uuid4().hex
+                with fake.changed:
+                    fake.messages.append({**form, "sid": sid})
+                    fake.changed.notify_all()
+                self._json(
+                    201,
+                    {
+                        "sid": sid,
+                        "account_sid": fake.account_sid,
+                        "status": "queued",
+                        "to": form.get("To", [""])[0],
+                        "from": form.get("From", [""])[0],
+                        "body": form.get("Body", [""])[0],
+                        "num_media": str(len(form.get("MediaUrl", []))),
+                    },
+                )
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps({"status": status, **body}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
