@@ -49,6 +49,8 @@ def serve(host: str, port: int, workers: int) -> None:
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
+    if config.slack_enabled:
+        click.echo(f"  slack events:       {base}/slack/events (events, buttons, /train)")
 
     class Server(BaseApplication):
         def load_config(self) -> None:

@@ -129,7 +129,9 @@ class Conversations:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
-        self.queue(key, [self.assistant.answer(course, ask)])
+        answer = self.assistant.answer(course, ask)
+        # Channels that thread answers (Slack) recognise them by kind.
+        self.queue(key, [answer if answer.kind else replace(answer, kind="answer")])
         self.outbox.flush(key)
 
     def _run(self, task: Callable[[], object]) -> None:

@@ -29,7 +29,12 @@ def senders_for(config: Config) -> dict[str, Sender]:
     """A sender for every channel this configuration enables."""
     from bot.channels.web import WebSender
 
-    return {"web": WebSender()}
+    senders: dict[str, Sender] = {"web": WebSender()}
+    if config.slack_enabled:
+        from bot.channels.slack import SlackSender
+
+        senders["slack"] = SlackSender(config)
+    return senders
 
 
 @dataclass
@@ -54,6 +59,9 @@ def build_services(
     if store.embedded:
         log.warning(EMBEDDED_WARNING)
     store.ensure_indexes()
+    for sender in senders.values():
+        if hasattr(sender, "bind_store"):  # senders that remember channel addresses
+            sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
     outbox = Outbox(store, senders)
     conversations = Conversations(store, library, outbox, Assistant(), background)

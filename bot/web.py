@@ -51,4 +51,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
+    if config.slack_enabled:
+        from bot.channels import slack
+
+        channel = slack.connect(services)
+        app.extensions["slack"] = channel
+        app.register_blueprint(slack.blueprint(channel))
     return app
