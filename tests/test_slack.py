@@ -905,10 +905,12 @@ def test_the_manifest_points_slack_at_what_the_app_serves(bot):
 # --- the real thing: threaded web app, and `trainbot serve` --------------------------------
 
 
-def post_signed(url: str, body: str, content_type: str = "application/json") -> int:
+def post_signed(
+    url: str, body: str, content_type: str = "application/json", headers: dict | None = None
+) -> int:
     import urllib.request
 
-    headers = {"Content-Type": content_type, **signed(body)}
+    headers = {"Content-Type": content_type, **signed(body), **(headers or {})}
     request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status
@@ -957,6 +959,28 @@ def test_the_ack_does_not_wait_for_slow_work(fake, monkeypatch):
         assert post_signed(url, json.dumps(envelope(dm("start sales training")))) == 200
         assert time.monotonic() - started < 1.0
         assert wait_for_session_header(fake, 6.0)
+    finally:
+        server.shutdown()
+
+
+def test_a_retry_arriving_while_the_first_delivery_is_still_working(fake, monkeypatch):
+    for name, value in slack_env(fake).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT / "tests")
+    fake.delays["users.info"] = 0.5  # the first attempt is still busy when the retry comes
+    app = create_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        body = json.dumps(envelope(dm("start sales training"), event_id="Ev0SLOW"))
+        assert post_signed(url, body) == 200
+        assert post_signed(url, body, headers={"X-Slack-Retry-Num": "1"}) == 200
+        wait_for_session_header(fake, 3.0)
+        time.sleep(0.8)  # let the retry's work finish too
+        assert len(fake.calls_to("chat.postMessage")) == 2  # one welcome, one session
+        doc = app.extensions["trainbot"].store.load(SALES_KEY)
+        assert doc["processed"] == ["slack-event:Ev0SLOW"]
     finally:
         server.shutdown()
 
