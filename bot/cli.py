@@ -50,6 +50,8 @@ def serve(host: str, port: int, workers: int) -> None:
     if config.whatsapp_enabled:
         public = config.public_base_url
         click.echo(f"  WhatsApp webhook:   {public}/webhooks/whatsapp (status: …/status)")
+    if config.slack_enabled:
+        click.echo(f"  slack events:       {base}/slack/events (events, buttons, /train)")
 
     class Server(BaseApplication):
         def load_config(self) -> None:

@@ -142,8 +142,11 @@ class Conversations:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
-        # `then`: what the flows want said after the answer (a quiz question, put again)
-        self.queue(key, [self.assistant.answer(course, ask), *ask.then])
+        answer = self.assistant.answer(course, ask)
+        # Channels that thread answers (Slack) recognise them by kind; `then` is what the
+        # flows want said after the answer (a quiz question, put again).
+        tagged = answer if answer.kind else replace(answer, kind="answer")
+        self.queue(key, [tagged, *ask.then])
         self.outbox.flush(key)
 
     def _run(self, task: Callable[[], object]) -> None:

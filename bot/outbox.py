@@ -71,6 +71,8 @@ def reply_from_doc(doc: Mapping[str, Any]) -> Reply:
         buttons=tuple(Button(**b) for b in doc.get("buttons", ())),
         media=tuple(Media(**m) for m in doc.get("media", ())),
         course_id=doc.get("course_id"),
+        kind=doc.get("kind", ""),
+        title=doc.get("title", ""),
     )
 
 

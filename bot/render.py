@@ -7,6 +7,7 @@ part of the text: channels send them as media.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,10 +30,17 @@ class Style:
     italic: str
     strike: str
     link: str  # format with {text} and {href}
+    escape: Callable[[str], str] = str  # applied to the author's text (not to the markers)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters: a literal `<` or `&` in a course would otherwise
+    start a link or mention (`<!channel>`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 WHATSAPP = Style(bold="*", italic="_", strike="~", link="{text} ({href})")
-SLACK = Style(bold="*", italic="_", strike="~", link="<{href}|{text}>")
+SLACK = Style(bold="*", italic="_", strike="~", link="<{href}|{text}>", escape=slack_escape)
 
 
 def _wrap(marker: str, inner: str) -> str:
@@ -68,9 +76,9 @@ def _inline(children: list[Token], style: Style) -> str:
                 rendered = _wrap(marker, inner)
             stack[-1][1].append(rendered)
         elif tok.type == "text":
-            stack[-1][1].append(tok.content)
+            stack[-1][1].append(style.escape(tok.content))
         elif tok.type == "code_inline":
-            stack[-1][1].append(f"`{tok.content}`")
+            stack[-1][1].append(f"`{style.escape(tok.content)}`")
         elif tok.type in ("softbreak", "hardbreak"):
             stack[-1][1].append("\n")
     return "".join(stack[0][1])
@@ -119,7 +127,7 @@ def to_chat(markdown: str, style: Style) -> str:
             else:
                 blocks.append(text)
         elif kind in ("fence", "code_block"):
-            blocks.append(f"```\n{tok.content.rstrip()}\n```")
+            blocks.append(f"```\n{style.escape(tok.content.rstrip())}\n```")
     return "\n\n".join(blocks)
 
 

@@ -34,6 +34,10 @@ def senders_for(config: Config) -> dict[str, Sender]:
         from bot.channels.whatsapp import WhatsAppSender
 
         senders["whatsapp"] = WhatsAppSender(config)
+    if config.slack_enabled:
+        from bot.channels.slack import SlackSender
+
+        senders["slack"] = SlackSender(config)
     return senders
 
 
@@ -59,6 +63,9 @@ def build_services(
     if store.embedded:
         log.warning(EMBEDDED_WARNING)
     store.ensure_indexes()
+    for sender in senders.values():
+        if hasattr(sender, "bind_store"):  # senders that remember channel addresses
+            sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
     outbox = Outbox(store, senders)
     conversations = Conversations(store, library, outbox, Assistant(), background)

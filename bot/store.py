@@ -210,6 +210,12 @@ class Store:
                 upsert=True,
             )
 
+    def set_fields(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Set fields the flows do not own (a channel's addresses, such as the Slack DM and
+        the session message a thread hangs from) on an existing learner, without touching
+        `version`: they never take part in a state change."""
+        self.learners.update_one({"_id": key}, {"$set": dict(fields)})
+
     # --- outbox --------------------------------------------------------------------------
 
     def claim_outbox(self, key: str, now: datetime, until: datetime) -> dict[str, Any] | None:

@@ -66,4 +66,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         from bot.channels import whatsapp
 
         app.register_blueprint(whatsapp.blueprint(services))
+    if config.slack_enabled:
+        from bot.channels import slack
+
+        channel = slack.connect(services)
+        app.extensions["slack"] = channel
+        app.register_blueprint(slack.blueprint(channel))
     return app

@@ -40,12 +40,17 @@ class Reply:
     """One message to the learner: Markdown text, optional buttons and media.
 
     `course_id` tells the renderer which course folder `media` paths are relative to.
+    `kind` says what the message is ("session", "answer"; "" for anything else) and `title`
+    is the heading its text starts with, for channels that show them apart (Slack: a header
+    block, answers in the session's thread); other channels just send `text`.
     """
 
     text: str
     buttons: tuple[Button, ...] = ()
     media: tuple[Media, ...] = ()
     course_id: str | None = None
+    kind: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,8 @@ def session_reply(course: Course, number: int) -> Reply:
         else Button(say("button_next", course), "next")
     )
     buttons.append(Button(say("button_menu", course), "menu"))
-    return Reply(text, tuple(buttons), session.media, course.id)
+    title = say("session_header", course, number=number, title=session.title)
+    return Reply(text, tuple(buttons), session.media, course.id, kind="session", title=title)
 
 
 def _menu_buttons(course: Course) -> tuple[Button, ...]:

@@ -22,6 +22,7 @@ CATALOG: dict[str, str] = {
         "👋 Welcome back, {name}! You're already in **{course}**; here is where you were."
     ),
     "session": "📚 **Session {number}: {title}**\n\n{body}\n\n{hint}",
+    "session_header": "Session {number}: {title}",
     "hint_next": (
         "👉 Reply **next** for Session {next}, **menu** for options, or ask me a question."
     ),
