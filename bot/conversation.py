@@ -129,7 +129,7 @@ class Conversations:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
-        self.queue(key, [self.assistant.answer(course, ask)])
+        self.queue(key, [self.assistant.answer(course, ask, key)])
         self.outbox.flush(key)
 
     def _run(self, task: Callable[[], object]) -> None:

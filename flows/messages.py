@@ -128,6 +128,26 @@ CATALOG: dict[str, str] = {
         "🤔 I couldn't find that in **{course}**. Try asking with other words, or reply **menu** "
         "for options."
     ),
+    "answer_model": "{answer}\n\n— Session {number}: {title}",
+    "answer_elsewhere": (
+        "📍 This is covered in **Session {number}: {title}**. "
+        "Reply **section {number}** to read it."
+    ),
+    "answer_later": "📍 This is covered in **Session {number}: {title}**, later in the course.",
+    "answer_off_course": (
+        "🙂 I can only help with questions about **{course}**. Ask me anything about what "
+        "you are reading, or reply **menu** for options."
+    ),
+    "answer_empty": "🤔 I didn't get a question there. Type it in one message.",
+    "answer_truncated": "✂️ Your message was long, so I only read its first {limit} characters.",
+    "answer_budget": (
+        "ℹ️ You've reached today's limit for written answers, so here is the matching part "
+        "of the course. Full answers are back tomorrow."
+    ),
+    "answer_unavailable": (
+        "ℹ️ I can't write an answer right now, so here is the matching part of the course."
+    ),
+    "button_session": "📖 Session {number}",
     "button_previous": "⬅️ Previous",
     "button_next": "Next ➡️",
     "button_complete": "✅ Complete",
