@@ -187,7 +187,7 @@ def _clean_question(text: str) -> str:
     return TAGS.sub(lambda m: m.group(0).replace("<", "‹"), text).strip()
 
 
-def _trim(text: str, limit: int) -> str:
+def trim(text: str, limit: int) -> str:
     """`text` cut to `limit` characters at a sentence (or word) end."""
     if len(text) <= limit:
         return text
@@ -246,7 +246,7 @@ class Assistant:
         doc = self.store.load(learner) if self.store is not None and learner else None
         question = _clean_question(ask.question)
         truncated = len(question) > MAX_QUESTION
-        question = _trim(question, MAX_QUESTION) if truncated else question
+        question = trim(question, MAX_QUESTION) if truncated else question
         try:
             outcome = self._outcome(course, ask, question, doc, now)
         except Exception:  # a bug here must still leave the learner with an answer
@@ -266,7 +266,7 @@ class Assistant:
     def grade(self, rubric: str, question: str, answer: str) -> tuple[float, str, str]:
         """Grade a free-text answer against a rubric: (score 0–1, one-sentence feedback,
         mode "model" or "keywords"). Any model failure falls back to the keyword check."""
-        answer = _trim(_clean_question(answer), MAX_QUESTION)
+        answer = trim(_clean_question(answer), MAX_QUESTION)
         if not answer or not self.settings.api_key:
             return keyword_grade(rubric, answer)
         system, user = GRADE.render(rubric=rubric, question=question, answer=answer)
@@ -293,7 +293,7 @@ class Assistant:
         except Exception as exc:
             log.warning("assistant: grading fell back to keywords: %s", _failure_reason(exc))
             return keyword_grade(rubric, answer)
-        return float(score), _trim(feedback.strip(), 300), "model"
+        return float(score), trim(feedback.strip(), 300), "model"
 
     # --- deciding the answer ---------------------------------------------------------
 
@@ -303,14 +303,13 @@ class Assistant:
         if not question:
             return Answer(say("answer_empty", course), "empty")
         history = history_of(doc, course.id, ask.session_id)[-self.settings.history_turns :]
-        context = history[-1]["q"] if history and len(terms(question)) < 6 else ""
-        hits = index(course).search(question, ask.session_id, context)
+        hits = self.retrieve(course, ask, question, history)
         if not self.settings.api_key:
             return self._passage(course, hits, "passage", "no_key")
         budget = self.settings.daily_tokens
         if budget and used_today(doc, now) >= budget:
             return self._passage(course, hits, "budget", "daily_budget")
-        messages, sent = self._messages(course, ask, question, hits, history)
+        messages, sent = self.build_prompt(course, ask, question, hits, history)
         prompt_tokens = tokens.count_messages(messages, self.settings.model)
         try:
             text, usage = self._call(messages)
@@ -344,14 +343,21 @@ class Assistant:
         best = hits[0].passage
         return Answer(best.text, mode, reason, best)
 
-    def _messages(
+    @staticmethod
+    def retrieve(course: Course, ask: Ask, question: str, history: list[dict]) -> list[Hit]:
+        """Passages for a question; a short one (a follow-up) is read with the previous."""
+        context = history[-1]["q"] if history and len(terms(question)) < 6 else ""
+        return index(course).search(question, ask.session_id, context)
+
+    def build_prompt(
         self, course: Course, ask: Ask, question: str, hits: list[Hit], history: list[dict]
     ) -> tuple[list[dict[str, str]], list[Passage]]:
-        """The chat request: rules and passages, capped history, question, within budget."""
+        """The chat request: rules and passages, capped history, question, within budget;
+        also the passages it carries."""
         s = self.settings
         number = course.number_of(ask.session_id) or 1
         session = course.session(number)
-        template = self._template(course)
+        template = self.template_for(course)
         model = s.model
         chosen = self._choose(hits, ask.session_id, course)
         system, user = template.render(
@@ -365,8 +371,8 @@ class Assistant:
         spent = 0
         for turn in reversed(history):
             pair = [
-                {"role": "user", "content": _trim(turn["q"], MAX_QUESTION)},
-                {"role": "assistant", "content": _trim(turn["a"], HISTORY_ANSWER)},
+                {"role": "user", "content": trim(turn["q"], MAX_QUESTION)},
+                {"role": "assistant", "content": trim(turn["a"], HISTORY_ANSWER)},
             ]
             cost = sum(tokens.count(m["content"], model) + 3 for m in pair)
             if spent + cost > s.history_tokens:
@@ -406,7 +412,9 @@ class Assistant:
             return [h.passage for h in hits if h.score >= hits[0].score * 0.25]
         return index(course).session_passages(session_id)[:3]
 
-    def _template(self, course: Course) -> Template:
+    def template_for(self, course: Course) -> Template:
+        """The course folder's prompt, else ASSISTANT_PROMPT_FILE, else the shipped one; a
+        broken override is logged and skipped, never served."""
         folder = self.folder_of(course.id)
         for path in (folder / COURSE_PROMPT if folder else None, self.settings.prompt_file):
             if path is None or not path.is_file():
@@ -444,7 +452,7 @@ class Assistant:
         source = next((p for p in candidates if p.session_number == cited), None)
         if source is None and 1 <= (cited or 0) <= len(course.sessions):
             source = next((p for p in index(course).passages if p.session_number == cited), None)
-        return _trim(answer, MAX_ANSWER), source or (sent[0] if sent else None)
+        return trim(answer, MAX_ANSWER), source or (sent[0] if sent else None)
 
     def _client_for_calls(self) -> openai.OpenAI:
         with self._lock:
@@ -530,7 +538,7 @@ class Assistant:
             return
         try:
             if doc is not None and outcome.mode in ("model", "passage", "budget"):
-                turn = {"q": question, "a": _trim(outcome.text, HISTORY_ANSWER), "at": now}
+                turn = {"q": question, "a": trim(outcome.text, HISTORY_ANSWER), "at": now}
                 self.store.record_assistant_turn(
                     learner,
                     course.id,

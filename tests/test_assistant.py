@@ -519,3 +519,53 @@ def test_content_questions_lists_questions_per_session(monkeypatch, fake: FakeOp
     assert "partner-onboarding · Session 3: How pricing works · 2 question(s)" in out
     assert "[model] what discount does a gold partner get?" in out
     assert "[passage: server_error] and for silver?" in out
+
+
+def test_concurrent_questions_from_two_learners_keep_their_own_history(fake: FakeOpenAI):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bot = Bot(model_env(fake))
+    bot.at_session(3, "I am a new partner")
+    bot.say("I am a new partner", key="console:bob")
+    assistant = bot.services.conversations.assistant
+    course = bot.services.library.current().get(PARTNER)
+    jobs = [
+        (key, f"{who} question {n} about the gold discount")
+        for n in range(4)
+        for key, who in (("console:ada", "ada"), ("console:bob", "bob"))
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(
+            pool.map(
+                lambda job: assistant.answer(course, Ask(job[1], PARTNER, "pricing"), job[0]),
+                jobs,
+            )
+        )
+    assert all("— Session 3: How pricing works" in r.text for r in replies)
+    for key, who in (("console:ada", "ada"), ("console:bob", "bob")):
+        turns = bot.store.load(key)["history"][PARTNER]["pricing"]
+        assert len(turns) == 4 and all(t["q"].startswith(who) for t in turns)
+    assert len(bot.questions()) == 8
+
+
+def test_bench_questions_name_sessions_of_the_sample_courses(sample_catalog):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "bench" / "questions.yaml").read_text())
+    assert sum(len(items) for items in data.values()) >= 30
+    for course_id, items in data.items():
+        ids = {s.id for s in sample_catalog.get(course_id).sessions}
+        for item in items:
+            wanted = item["session"] if isinstance(item["session"], list) else [item["session"]]
+            assert set(wanted) <= ids, item
+
+
+def test_bad_settings_fall_back_to_defaults(caplog: pytest.LogCaptureFixture):
+    config = Config.from_env(
+        {"OPENAI_TIMEOUT": "soon", "ASSISTANT_DAILY_TOKENS": "0", "OPENAI_MODEL": "my-llama"},
+        dotenv=None,
+    )
+    settings = Settings.from_config(config)
+    assert settings.timeout == 10.0 and settings.daily_tokens == 0
+    assert "OPENAI_TIMEOUT='soon' is not a number" in caplog.text
+    assert tokens.encoding_name(settings.model) == "o200k_base"
