@@ -382,8 +382,9 @@ class Assistant:
         room = min(s.passage_tokens, s.prompt_tokens - fixed - spent)
         sent, blocks, used = [], [], 0
         for passage in chosen if room > 0 else ():
+            title = passage.title.replace('"', "'")
             block = (
-                f'<passage session="{passage.session_number}" title="{passage.title}">\n'
+                f'<passage session="{passage.session_number}" title="{title}">\n'
                 f"{passage.text}\n</passage>"
             )
             cost = tokens.count(block, model) + 1

@@ -11,6 +11,7 @@ before a similar sentence elsewhere.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -22,6 +23,8 @@ import bm25s
 import numpy as np
 
 from flows.course import Course
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
 
 CURRENT_SESSION_BOOST = 1.6
 MAX_PASSAGE_CHARS = 700  # longer paragraphs are cut at sentence ends
@@ -181,8 +184,9 @@ class Index:
 
     def scores(self, query: list[str]) -> np.ndarray:
         """BM25 score of every passage for query terms (zeros when none is known)."""
-        known = list(dict.fromkeys(t for t in query if t in self._bm25.vocab_dict))
-        if not self.passages or not known:
+        vocabulary = getattr(self._bm25, "vocab_dict", {})  # absent when nothing was indexed
+        known = list(dict.fromkeys(t for t in query if t in vocabulary))
+        if not known:
             return np.zeros(len(self.passages), dtype=np.float32)
         return self._bm25.get_scores(known)
 

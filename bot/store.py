@@ -9,7 +9,7 @@ mongomock-ng, an in-process pymongo-compatible store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -193,7 +193,7 @@ class Store:
         kept: int,
         day: str,
         tokens: int,
-        stale_days: list[str] = (),
+        stale_days: Iterable[str] = (),
     ) -> None:
         """Append a question and answer to the learner's history of that session (the last
         `kept` turns stay) and add the tokens to today's count, dropping older days' counts.
@@ -203,8 +203,8 @@ class Store:
             "$push": {path: {"$each": [dict(turn)], "$slice": -kept}},
             "$inc": {f"assistant_usage.{day}": tokens},
         }
-        if stale_days:
-            update["$unset"] = {f"assistant_usage.{d}": "" for d in stale_days}
+        if stale := {f"assistant_usage.{d}": "" for d in stale_days}:
+            update["$unset"] = stale
         self.learners.update_one({"_id": key}, update)
 
     def log_question(self, record: Mapping[str, Any]) -> None:

@@ -130,10 +130,10 @@ CATALOG: dict[str, str] = {
     ),
     "answer_model": "{answer}\n\n— Session {number}: {title}",
     "answer_elsewhere": (
-        "📍 This is covered in **Session {number}: {title}**. "
-        "Reply **section {number}** to read it."
+        "📍 That's from Session {number}, not the one you're reading: "
+        "reply **section {number}** to go there."
     ),
-    "answer_later": "📍 This is covered in **Session {number}: {title}**, later in the course.",
+    "answer_later": "📍 That's from Session {number}, later in the course: you'll get there soon.",
     "answer_off_course": (
         "🙂 I can only help with questions about **{course}**. Ask me anything about what "
         "you are reading, or reply **menu** for options."
