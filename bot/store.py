@@ -198,7 +198,7 @@ class Store:
         """Append a question and answer to the learner's history of that session (the last
         `kept` turns stay) and add the tokens to today's count, dropping older days' counts.
         Not version-guarded: neither field is state the flows read."""
-        path = f"history.{_field(course_id)}.{_field(session_id)}"
+        path = f"history.{course_id}.{session_id}"  # ids are validated: no dots, no $
         update: dict[str, Any] = {
             "$push": {path: {"$each": [dict(turn)], "$slice": -kept}},
             "$inc": {f"assistant_usage.{day}": tokens},
@@ -215,8 +215,3 @@ class Store:
         """Recorded questions, newest first, optionally of one course."""
         query = {"course": course_id} if course_id else {}
         return list(self.questions.find(query, {"_id": 0}).sort("at", -1).limit(limit))
-
-
-def _field(name: str) -> str:
-    """A content id usable as a MongoDB field name (no dots, no leading $)."""
-    return name.replace(".", "_").lstrip("$") or "_"
