@@ -576,3 +576,28 @@ def test_a_course_without_sessions_matches_nothing():
     course = make_course(0)
     assert index(course).search("anything at all") == []
     assert Assistant().search(course, "gold") == []
+
+
+def test_the_daily_budget_resets_the_next_day_and_old_days_are_dropped(fake: FakeOpenAI):
+    from datetime import timedelta
+
+    from tests.conftest import T0
+
+    bot = Bot(model_env(fake, ASSISTANT_DAILY_TOKENS="300"))
+    assistant = bot.services.conversations.assistant
+    bot.at_session(3)
+    assistant.clock = lambda: T0
+    bot.say("what discount does a gold partner get?")
+    assert "today's limit" in bot.say("and for silver?").text
+    assistant.clock = lambda: T0 + timedelta(days=1)
+    assert "today's limit" not in bot.say("and for bronze?").text
+    usage = bot.store.load("console:ada")["assistant_usage"]
+    assert usage == {"2026-01-06": 342}
+    assert [q["day"] for q in bot.questions()] == ["2026-01-06", "2026-01-05", "2026-01-05"]
+
+
+def test_the_assistant_itself_truncates_a_5000_character_question():
+    course = make_course()
+    reply = Assistant().answer(course, Ask("word2 " * 1000, course.id, "s1"))
+    assert reply.text.startswith("✂️ Your message was long, so I only read its first 1000")
+    assert "Topic 2" in reply.text
