@@ -1,93 +1,636 @@
-"""Answering learners' questions about the course.
+"""Answering learners' questions about the course, grounded, cheap, safe and never stuck.
 
-This is the seam the OpenAI-backed assistant plugs into. Without a model it answers with
-the passage of the course that best matches the question, preferring the session the
-learner is reading, and says that it is a passage rather than a personal answer.
+`Assistant.answer` runs on a background worker (never in the webhook): it retrieves the
+passages that match the question (the learner's current session boosted), and with an
+OpenAI key asks the model through Chat Completions with a small prompt: the rules, the
+passages that fit the token budget, the last turns about this session and the question.
+Without a key, past the learner's daily token budget, or when the model times out, fails,
+refuses, returns nothing usable or leaks its instructions, the learner gets the best
+matching passage, labelled as a passage, within the timeout. Every question is recorded
+with how it was answered, for authors (`trainbot content questions`).
 """
 
 from __future__ import annotations
 
-import math
+import json
+import logging
 import re
-from collections import Counter
-from dataclasses import dataclass
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from flows.commands import normalize
+import openai
+
+from bot import tokens
+from bot.config import Config
+from bot.retrieval import Hit, Passage, index, terms
 from flows.course import Course
-from flows.events import Ask, Reply
+from flows.events import Ask, Button, Reply
 from flows.messages import say
+from flows.state import from_doc
 
-CURRENT_SESSION_BOOST = 1.5
-MAX_QUESTION = 2000
+log = logging.getLogger(__name__)
 
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from get gets how i if in is it me my "
-    "of on or our so that the their then there this to was we what when where which who "
-    "why will with you your".split()
-)
+MAX_QUESTION = 1000  # characters of a question the assistant reads
+MAX_ANSWER = 1200  # characters of a model answer sent (one WhatsApp message with the footer)
+HISTORY_ANSWER = 400  # characters of an answer kept in history
+COURSE_PROMPT = "assistant-prompt.txt"  # a course folder's own prompt
+OFF_COURSE = "OFF_COURSE"
+CITATION = re.compile(r"\s*[\[(](?:session\s*)?(\d{1,3})[\])]\s*\.?\s*$", re.IGNORECASE)
+TAGS = re.compile(r"</?\s*(passage|system|user|assistant)\b", re.IGNORECASE)
+
+
+def _setting(values: Mapping[str, str], name: str, default: float) -> float:
+    raw = (values.get(name) or "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        log.warning("assistant: %s=%r is not a number, using %s", name, raw, default)
+        return default
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A paragraph of a session, the unit answers are drawn from."""
+class Settings:
+    """How the assistant talks to the model and how much it may spend."""
 
-    session_number: int
-    session_id: str
-    title: str
+    api_key: str = ""
+    base_url: str = ""
+    model: str = "gpt-4o-mini"
+    timeout: float = 10.0  # seconds for the whole call, retry included
+    max_retries: int = 1
+    prompt_tokens: int = 1000  # the whole prompt: rules, passages, history, question
+    passage_tokens: int = 400  # of which passages
+    history_turns: int = 3  # earlier questions and answers about this session
+    history_tokens: int = 250
+    answer_tokens: int = 300
+    daily_tokens: int = 20000  # per learner per day (prompt + answer); 0 = no limit
+    history_kept: int = 6  # turns stored per learner per session
+    prompt_file: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """OPENAI_* from the config, ASSISTANT_* and OPENAI_TIMEOUT from its extra values."""
+        extra = config.extra
+        prompt = (extra.get("ASSISTANT_PROMPT_FILE") or "").strip()
+        return cls(
+            api_key=config.openai_api_key,
+            base_url=config.openai_base_url,
+            model=config.openai_model,
+            timeout=_setting(extra, "OPENAI_TIMEOUT", cls.timeout),
+            prompt_tokens=int(_setting(extra, "ASSISTANT_PROMPT_TOKENS", cls.prompt_tokens)),
+            history_turns=int(_setting(extra, "ASSISTANT_HISTORY_TURNS", cls.history_turns)),
+            daily_tokens=int(_setting(extra, "ASSISTANT_DAILY_TOKENS", cls.daily_tokens)),
+            prompt_file=Path(prompt) if prompt else None,
+        )
+
+
+# --- the prompt template -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A prompt file: the system message and the user message, with {placeholders}."""
+
+    system: str
+    user: str
+
+    @classmethod
+    def parse(cls, text: str, required: tuple[str, ...]) -> Template:
+        parts: dict[str, list[str]] = {}
+        current = None
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            if line.strip() in ("[system]", "[user]"):
+                current = parts.setdefault(line.strip()[1:-1], [])
+            elif current is not None:
+                current.append(line)
+        system, user = ("\n".join(parts.get(k, [])).strip() for k in ("system", "user"))
+        missing = [name for name in required if f"{{{name}}}" not in system + user]
+        if not system or not user or missing:
+            raise ValueError(
+                "a prompt needs [system] and [user] sections and "
+                + ", ".join(f"{{{n}}}" for n in required)
+                + (f" (missing {', '.join(missing)})" if missing else "")
+            )
+        return cls(system, user)
+
+    def render(self, **values: str) -> tuple[str, str]:
+        """(system, user) with the values inserted as they are (never re-interpreted)."""
+
+        def fill(text: str) -> str:
+            return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+        return fill(self.system), fill(self.user)
+
+
+def shipped_prompt(name: str) -> str:
+    return (Path(__file__).parent / "prompts" / name).read_text(encoding="utf-8")
+
+
+ANSWER_FIELDS = ("passages", "question")
+GRADE = Template.parse(shipped_prompt("grade.txt"), ("rubric", "answer"))
+
+
+# --- what an answer is made of -------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """How one question was answered: the text, its source, and what it cost."""
+
     text: str
-    terms: Counter
+    mode: str  # model | passage | budget | none | empty
+    reason: str = ""  # why a model answer was not used (no_key, timeout, rate_limited…)
+    source: Passage | None = None
+    prompt_tokens: int = 0
+    answer_tokens: int = 0
+    passages: list[str] = field(default_factory=list)  # session ids sent to the model
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.answer_tokens
 
 
-def _terms(text: str) -> Counter:
-    return Counter(w for w in normalize(text).split() if w not in STOPWORDS and len(w) > 1)
+class ModelFailure(Exception):
+    """The model gave nothing usable; `reason` says why (for logs and the questions log)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
-@lru_cache(maxsize=64)
-def passages(course: Course) -> tuple[Passage, ...]:
-    """Every paragraph of every session (images dropped), computed once per course version."""
-    found = []
-    for number, session in enumerate(course.sessions, start=1):
-        for block in re.split(r"\n\s*\n", session.body):
-            text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", block).strip()
-            if text:
-                found.append(
-                    Passage(
-                        number, session.id, session.title, text, _terms(f"{session.title} {text}")
-                    )
-                )
-    return tuple(found)
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, ModelFailure):
+        return exc.reason
+    if isinstance(exc, openai.APITimeoutError | FutureTimeout | TimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate_limited"
+    if isinstance(exc, openai.APIStatusError):
+        return "server_error" if exc.status_code >= 500 else f"http_{exc.status_code}"
+    if isinstance(exc, openai.APIConnectionError):
+        return "unreachable"
+    if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
+        return "malformed"
+    return "error"
 
 
-def best_passage(course: Course, session_id: str, question: str) -> Passage | None:
-    """The passage sharing the most (rarity-weighted) words with the question."""
-    pool = passages(course)
-    wanted = _terms(question[:MAX_QUESTION])
-    if not pool or not wanted:
-        return None
-    document_frequency = Counter(t for p in pool for t in p.terms)
+def _clean_question(text: str) -> str:
+    """Control characters out, our own prompt tags defused; Markdown and braces kept."""
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    return TAGS.sub(lambda m: m.group(0).replace("<", "‹"), text).strip()
 
-    def score(p: Passage) -> float:
-        base = sum(math.log(1 + len(pool) / document_frequency[t]) for t in wanted if t in p.terms)
-        return base * (CURRENT_SESSION_BOOST if p.session_id == session_id else 1.0)
 
-    best = max(pool, key=score)
-    return best if score(best) > 0 else None
+def trim(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at a sentence (or word) end."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("\n"))
+    return cut[: end + 1].rstrip() if end > limit // 2 else cut.rsplit(" ", 1)[0] + "…"
+
+
+def _today(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def used_today(doc: Mapping[str, Any] | None, now: datetime) -> int:
+    """Tokens a learner spent on the assistant today (UTC)."""
+    return int(((doc or {}).get("assistant_usage") or {}).get(_today(now), 0))
+
+
+def history_of(doc: Mapping[str, Any] | None, course_id: str, session_id: str) -> list[dict]:
+    """The stored turns of a learner's conversation about one session, oldest first."""
+    turns = ((doc or {}).get("history") or {}).get(course_id, {}).get(session_id, [])
+    return [t for t in turns if isinstance(t, dict) and t.get("q") and t.get("a")]
+
+
+# --- the assistant -------------------------------------------------------------------
 
 
 class Assistant:
-    """Answers an `Ask` effect with a reply (retrieval-only until a model is configured)."""
+    """Answers `Ask` effects, and grades free-text quiz answers."""
 
-    def answer(self, course: Course, ask: Ask) -> Reply:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        store: Any = None,
+        folder_of: Callable[[str], Path | None] = lambda course_id: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings or Settings()
+        self.store = store
+        self.folder_of = folder_of
+        self.clock = clock
+        self._client: openai.OpenAI | None = None
+        self._lock = threading.Lock()
+        self._calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="openai")
+        self._prompts: dict[Path, tuple[int, Template]] = {}
+
+    # --- public ----------------------------------------------------------------------
+
+    def prepare(self, courses: tuple[Course, ...]) -> None:
+        """Split and index the courses now rather than at their first question."""
+        for course in courses:
+            index(course)
+
+    def answer(self, course: Course, ask: Ask, learner: str | None = None) -> Reply:
         """A reply to the learner's question, always (never None, never an exception)."""
-        found = best_passage(course, ask.session_id, ask.question)
-        if found is None:
-            return Reply(say("answer_none", course, course=course.title), course_id=course.id)
-        text = say(
-            "answer_passage",
-            course,
-            number=found.session_number,
-            title=found.title,
-            passage=found.text,
+        now = self.clock()
+        doc = self.store.load(learner) if self.store is not None and learner else None
+        question = _clean_question(ask.question)
+        truncated = len(question) > MAX_QUESTION
+        question = trim(question, MAX_QUESTION) if truncated else question
+        try:
+            outcome = self._outcome(course, ask, question, doc, now)
+        except Exception:  # a bug here must still leave the learner with an answer
+            log.exception("assistant: answering failed")
+            outcome = Answer(say("answer_none", course, course=course.title), "none", "error")
+        reply = self._reply(course, ask, outcome, doc)
+        if truncated:
+            note = say("answer_truncated", course, limit=MAX_QUESTION)
+            reply = replace(reply, text=f"{note}\n\n{reply.text}")
+        self._record(course, ask, learner, question, outcome, doc, now)
+        return reply
+
+    def search(self, course: Course, question: str, session_id: str | None = None) -> list[Hit]:
+        """The passages that best match a question (what `content search` prints)."""
+        return index(course).search(_clean_question(question)[:MAX_QUESTION], session_id)
+
+    def grade(self, rubric: str, question: str, answer: str) -> tuple[float, str, str]:
+        """Grade a free-text answer against a rubric: (score 0–1, one-sentence feedback,
+        mode "model" or "keywords"). Any model failure falls back to the keyword check."""
+        answer = trim(_clean_question(answer), MAX_QUESTION)
+        if not answer or not self.settings.api_key:
+            return keyword_grade(rubric, answer)
+        system, user = GRADE.render(rubric=rubric, question=question, answer=answer)
+        schema = {
+            "type": "object",
+            "properties": {"score": {"type": "number"}, "feedback": {"type": "string"}},
+            "required": ["score", "feedback"],
+            "additionalProperties": False,
+        }
+        try:
+            text, _ = self._call(
+                [{"role": "system", "content": system}, {"role": "user", "content": user}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "grade", "strict": True, "schema": schema},
+                },
+            )
+            data = json.loads(text)
+            score, feedback = data["score"], data["feedback"]
+            if not isinstance(score, int | float) or not 0 <= score <= 1:
+                raise ModelFailure("malformed")
+            if not isinstance(feedback, str) or not feedback.strip():
+                raise ModelFailure("malformed")
+        except Exception as exc:
+            log.warning("assistant: grading fell back to keywords: %s", _failure_reason(exc))
+            return keyword_grade(rubric, answer)
+        return float(score), trim(feedback.strip(), 300), "model"
+
+    # --- deciding the answer ---------------------------------------------------------
+
+    def _outcome(
+        self, course: Course, ask: Ask, question: str, doc: Mapping | None, now: datetime
+    ) -> Answer:
+        if not question:
+            return Answer(say("answer_empty", course), "empty")
+        history = history_of(doc, course.id, ask.session_id)[-self.settings.history_turns :]
+        hits = self.retrieve(course, ask, question, history)
+        if not self.settings.api_key:
+            return self._passage(course, hits, "passage", "no_key")
+        budget = self.settings.daily_tokens
+        if budget and used_today(doc, now) >= budget:
+            return self._passage(course, hits, "budget", "daily_budget")
+        messages, sent = self.build_prompt(course, ask, question, hits, history)
+        prompt_tokens = tokens.count_messages(messages, self.settings.model)
+        try:
+            text, usage = self._call(messages)
+            answer, source = self._check(course, text, messages[0]["content"], hits, sent)
+        except Exception as exc:
+            reason = _failure_reason(exc)
+            log.warning("assistant: model answer not used (%s); sending a passage", reason)
+            fallback = self._passage(course, hits, "passage", reason)
+            fallback.prompt_tokens = prompt_tokens
+            return fallback
+        used_prompt = getattr(usage, "prompt_tokens", None) or prompt_tokens
+        used_answer = getattr(usage, "completion_tokens", None) or tokens.count(
+            text, self.settings.model
         )
-        return Reply(text, course_id=course.id)
+        sessions = [p.session_id for p in sent]
+        if answer is None:
+            return Answer(
+                say("answer_off_course", course, course=course.title),
+                "model",
+                "off_course",
+                None,
+                used_prompt,
+                used_answer,
+                sessions,
+            )
+        return Answer(answer, "model", "", source, used_prompt, used_answer, sessions)
+
+    def _passage(self, course: Course, hits: list[Hit], mode: str, reason: str) -> Answer:
+        if not hits:
+            return Answer(say("answer_none", course, course=course.title), "none", reason)
+        best = hits[0].passage
+        return Answer(best.text, mode, reason, best)
+
+    @staticmethod
+    def retrieve(course: Course, ask: Ask, question: str, history: list[dict]) -> list[Hit]:
+        """Passages for a question; a short one (a follow-up) is read with the previous."""
+        context = history[-1]["q"] if history and len(terms(question)) < 6 else ""
+        return index(course).search(question, ask.session_id, context)
+
+    def build_prompt(
+        self, course: Course, ask: Ask, question: str, hits: list[Hit], history: list[dict]
+    ) -> tuple[list[dict[str, str]], list[Passage]]:
+        """The chat request: rules and passages, capped history, question, within budget;
+        also the passages it carries."""
+        s = self.settings
+        number = course.number_of(ask.session_id) or 1
+        session = course.session(number)
+        template = self.template_for(course)
+        model = s.model
+        chosen = self._choose(hits, ask.session_id, course)
+        system, user = template.render(
+            course=course.title,
+            session=f"Session {number}: {session.title}",
+            passages="{passages}",
+            question=question,
+        )
+        fixed = tokens.count(system, model) + tokens.count(user, model) + 12
+        turns: list[dict[str, str]] = []
+        spent = 0
+        for turn in reversed(history):
+            pair = [
+                {"role": "user", "content": trim(turn["q"], MAX_QUESTION)},
+                {"role": "assistant", "content": trim(turn["a"], HISTORY_ANSWER)},
+            ]
+            cost = sum(tokens.count(m["content"], model) + 3 for m in pair)
+            if spent + cost > s.history_tokens:
+                break
+            turns = pair + turns
+            spent += cost
+        room = min(s.passage_tokens, s.prompt_tokens - fixed - spent)
+        sent, blocks, used = [], [], 0
+        for passage in chosen if room > 0 else ():
+            title = passage.title.replace('"', "'")
+            block = (
+                f'<passage session="{passage.session_number}" title="{title}">\n'
+                f"{passage.text}\n</passage>"
+            )
+            cost = tokens.count(block, model) + 1
+            if used + cost > room:
+                if sent:
+                    continue
+                block = tokens.encoding(model).decode(
+                    tokens.encoding(model).encode(block, disallowed_special=())[: max(room, 0)]
+                )
+                cost = room
+            sent.append(passage)
+            blocks.append(block)
+            used += cost
+        system = system.replace("{passages}", "\n".join(blocks))
+        return (
+            [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}],
+            sent,
+        )
+
+    @staticmethod
+    def _choose(hits: list[Hit], session_id: str, course: Course) -> list[Passage]:
+        """Passages worth sending: matches at least a quarter as good as the best one, or
+        the current session's opening passages when nothing matched (a question in another
+        language, or "explain that again")."""
+        if hits:
+            return [h.passage for h in hits if h.score >= hits[0].score * 0.25]
+        return index(course).session_passages(session_id)[:3]
+
+    def template_for(self, course: Course) -> Template:
+        """The course folder's prompt, else ASSISTANT_PROMPT_FILE, else the shipped one; a
+        broken override is logged and skipped, never served."""
+        folder = self.folder_of(course.id)
+        for path in (folder / COURSE_PROMPT if folder else None, self.settings.prompt_file):
+            if path is None or not path.is_file():
+                continue
+            try:
+                mtime = path.stat().st_mtime_ns
+                cached = self._prompts.get(path)
+                if cached and cached[0] == mtime:
+                    return cached[1]
+                template = Template.parse(path.read_text(encoding="utf-8"), ANSWER_FIELDS)
+                self._prompts[path] = (mtime, template)
+                return template
+            except (OSError, ValueError) as exc:
+                log.error("assistant: prompt %s not used: %s", path, exc)
+        return SHIPPED_ANSWER
+
+    def _check(
+        self, course: Course, text: str, system: str, hits: list[Hit], sent: list[Passage]
+    ) -> tuple[str | None, Passage | None]:
+        """The answer to send and its source passage (None for an off-course question);
+        raises ModelFailure when it must not be sent."""
+        answer = text.strip()
+        if answer.strip(" .").upper() == OFF_COURSE or answer.upper().startswith(OFF_COURSE):
+            return None, None
+        if _leaks(answer, system):
+            raise ModelFailure("leak")
+        cited = None
+        if match := CITATION.search(answer):
+            cited = int(match.group(1))
+            answer = answer[: match.start()].rstrip()
+        answer = answer.replace(OFF_COURSE, "").strip()
+        if not answer:
+            raise ModelFailure("empty")
+        candidates = [*sent, *(h.passage for h in hits)]
+        source = next((p for p in candidates if p.session_number == cited), None)
+        if source is None and 1 <= (cited or 0) <= len(course.sessions):
+            source = next((p for p in index(course).passages if p.session_number == cited), None)
+        return trim(answer, MAX_ANSWER), source or (sent[0] if sent else None)
+
+    def _client_for_calls(self) -> openai.OpenAI:
+        with self._lock:
+            if self._client is None:
+                s = self.settings
+                self._client = openai.OpenAI(
+                    api_key=s.api_key,
+                    base_url=s.base_url or None,
+                    timeout=s.timeout,
+                    max_retries=s.max_retries,
+                )
+            return self._client
+
+    def _call(self, messages: list[dict[str, str]], **extra: Any) -> tuple[str, Any]:
+        """One Chat Completions call, bounded by the timeout in total (retry and any
+        Retry-After wait included): past it the learner gets the fallback while the call
+        finishes on its own thread."""
+        client = self._client_for_calls()
+        future = self._calls.submit(
+            client.chat.completions.create,
+            model=self.settings.model,
+            messages=messages,
+            max_completion_tokens=self.settings.answer_tokens,
+            **extra,
+        )
+        completion = future.result(timeout=self.settings.timeout)
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise ModelFailure("malformed")
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        if getattr(message, "refusal", None):
+            raise ModelFailure("refused")
+        if getattr(choice, "finish_reason", None) == "length":
+            raise ModelFailure("cut_off")
+        if getattr(choice, "finish_reason", None) == "content_filter":
+            raise ModelFailure("refused")
+        content = getattr(message, "content", None)
+        if not isinstance(content, str) or not content.strip():
+            raise ModelFailure("empty")
+        return content, getattr(completion, "usage", None)
+
+    # --- the reply and the records ---------------------------------------------------
+
+    def _reply(self, course: Course, ask: Ask, outcome: Answer, doc: Mapping | None) -> Reply:
+        source = outcome.source
+        if source is None:
+            return Reply(outcome.text, course_id=course.id)
+        values = {"number": source.session_number, "title": source.title}
+        if outcome.mode == "model":
+            text = say("answer_model", course, answer=outcome.text, **values)
+        else:
+            text = say("answer_passage", course, passage=outcome.text, **values)
+            if outcome.mode == "budget":
+                text = f"{say('answer_budget', course)}\n\n{text}"
+            elif outcome.reason not in ("no_key", ""):
+                text = f"{say('answer_unavailable', course)}\n\n{text}"
+        buttons: tuple[Button, ...] = ()
+        if source.session_id != ask.session_id:
+            if _reachable(course, doc, source.session_id):
+                text += "\n\n" + say("answer_elsewhere", course, **values)
+                buttons = (
+                    Button(
+                        say("button_session", course, number=source.session_number),
+                        f"section {source.session_number}",
+                    ),
+                )
+            else:
+                text += "\n\n" + say("answer_later", course, **values)
+        return Reply(text, buttons, course_id=course.id)
+
+    def _record(
+        self,
+        course: Course,
+        ask: Ask,
+        learner: str | None,
+        question: str,
+        outcome: Answer,
+        doc: Mapping | None,
+        now: datetime,
+    ) -> None:
+        if self.store is None or not learner:
+            return
+        try:
+            if doc is not None and outcome.mode in ("model", "passage", "budget"):
+                turn = {"q": question, "a": trim(outcome.text, HISTORY_ANSWER), "at": now}
+                self.store.record_assistant_turn(
+                    learner,
+                    course.id,
+                    ask.session_id,
+                    turn,
+                    self.settings.history_kept,
+                    _today(now),
+                    outcome.tokens,
+                    stale_days=[d for d in (doc.get("assistant_usage") or {}) if d != _today(now)],
+                )
+            source = outcome.source
+            self.store.log_question(
+                {
+                    "at": now,
+                    "learner": learner,
+                    "course": course.id,
+                    "session": ask.session_id,
+                    "question": question,
+                    "answer": outcome.text[:2000],
+                    "mode": outcome.mode,
+                    "reason": outcome.reason,
+                    "source_session": source.session_id if source else None,
+                    "passages": outcome.passages,
+                    "prompt_tokens": outcome.prompt_tokens,
+                    "answer_tokens": outcome.answer_tokens,
+                    "day": _today(now),
+                }
+            )
+        except Exception:
+            log.exception("assistant: could not record the question")
+
+
+SHIPPED_ANSWER = Template.parse(shipped_prompt("assistant.txt"), ANSWER_FIELDS)
+
+
+def _leaks(answer: str, system: str) -> bool:
+    """Whether the answer repeats a line of the rules (an attempt to print the prompt)."""
+    folded = " ".join(answer.casefold().split())
+    rules = system.split("Course passages:", 1)[0]
+    return any(
+        len(line) >= 30 and " ".join(line.casefold().split()) in folded
+        for line in (raw.strip(" -") for raw in rules.splitlines())
+    )
+
+
+def _reachable(course: Course, doc: Mapping | None, session_id: str) -> bool:
+    """Whether `section N` would take the learner to that session now."""
+    if course.navigation != "sequential" or doc is None:
+        return True
+    progress = from_doc(str(doc.get("_id", "")), doc).progress_in(course.id)
+    for session in course.sessions:
+        if session.id == session_id:
+            return True
+        if session.id not in progress.completed:
+            return False
+    return True
+
+
+# --- keyword grading -----------------------------------------------------------------
+
+GENERIC = frozenset(
+    "mention mentions ask asks include includes give gives state states name names use uses "
+    "explain explains say says own learner answer their the and or one two sentence "
+    "sentences words".split()
+)
+_UNDER_WORDS = re.compile(r"(?:under|at most|fewer than|less than)\s+(\d+)\s+words", re.I)
+
+
+def keyword_grade(rubric: str, answer: str) -> tuple[float, str, str]:
+    """The fallback grader: the share of rubric points (split at ";") whose words appear in
+    the answer, "under N words" checked by counting. Mode "keywords"."""
+    points = [p.strip() for p in re.split(r"[;\n]", rubric) if p.strip()]
+    if not answer.strip():
+        return 0.0, "No answer was given (keyword check).", "keywords"
+    if not points:
+        return 1.0, "Answer recorded (keyword check: the question has no rubric).", "keywords"
+    words = set(terms(answer)) | {w.casefold() for w in re.findall(r"\w+", answer)}
+    missed = []
+    for point in points:
+        if limit := _UNDER_WORDS.search(point):
+            met = len(answer.split()) < int(limit.group(1))
+        else:
+            wanted = {w.casefold() for w in re.findall(r"\w+", point)} - GENERIC
+            wanted = {w for w in wanted if len(w) > 2} | (set(terms(point)) - GENERIC)
+            met = bool(wanted & words)
+        if not met:
+            missed.append(point)
+    score = round((len(points) - len(missed)) / len(points), 2)
+    if missed:
+        met = len(points) - len(missed)
+        feedback = f"Keyword check: {met} of {len(points)} points; missing: {missed[0]}."
+    else:
+        feedback = f"Keyword check: all {len(points)} points of the rubric are covered."
+    return score, feedback, "keywords"

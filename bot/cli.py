@@ -189,5 +189,86 @@ def content_preview(folder: Path, session: str | None, channel: str, course_id: 
             click.echo("  ".join(f"[{b.title}]" for b in reply.buttons) + "\n")
 
 
+@content.command("search")
+@click.argument("words", nargs=-1, required=True, metavar='[DIR] "QUESTION"')
+@click.option("--session", help="boost this session id, as for a learner reading it")
+@click.option("--top", "-k", default=5, show_default=True, help="passages to print")
+def content_search(words: tuple[str, ...], session: str | None, top: int) -> None:
+    """Print the passages that best answer a question, best first (as the assistant sees
+    them): score, course, session number and id, title, first line."""
+    from bot.assistant import Assistant
+    from bot.content import check
+
+    if len(words) > 2:
+        raise click.UsageError('give at most a folder and a question in quotes: DIR "QUESTION"')
+    folder = Path(words[0]) if len(words) == 2 else Config.from_env().content_dir
+    result = check(folder)
+    for problem in result.errors:
+        click.echo(str(problem), err=True)
+    assistant = Assistant()
+    hits = sorted(
+        (
+            (hit, course)
+            for course in result.courses
+            for hit in assistant.search(course, words[-1], session)
+        ),
+        key=lambda pair: -pair[0].score,
+    )[:top]
+    if not hits:
+        click.echo("no passage matches: the assistant would say it could not find it")
+        return
+    click.echo("score  course  session  title  first line")
+    for hit, course in hits:
+        p = hit.passage
+        click.echo(
+            f"{hit.score:5.2f}  {course.id}  {p.session_number} {p.session_id}  "
+            f"{p.title}  {p.first_line[:100]}"
+        )
+
+
+@content.command("questions")
+@click.option("--course", "course_id", help="only this course")
+@click.option("--limit", default=500, show_default=True, help="most recent questions read")
+def content_questions(course_id: str | None, limit: int) -> None:
+    """List the questions learners asked, per session, and how each was answered
+    (model, passage, budget, none; with the reason a model answer was not used)."""
+    from bot.content import check
+    from bot.store import Store
+
+    config = Config.from_env()
+    store = Store.connect(config.mongodb_uri)
+    if store.embedded:
+        click.echo(
+            "note: without MONGODB_URI the questions live only inside the running bot",
+            err=True,
+        )
+    courses = {c.id: c for c in check(config.content_dir).courses}
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in store.asked(course_id, limit):
+        groups.setdefault((record.get("course", ""), record.get("session", "")), []).append(record)
+    if not groups:
+        click.echo("no questions recorded yet")
+        return
+
+    def order(key: tuple[str, str]) -> tuple[str, int]:
+        course = courses.get(key[0])
+        return key[0], (course.number_of(key[1]) if course else None) or 0
+
+    for key in sorted(groups, key=order):
+        course = courses.get(key[0])
+        number = course.number_of(key[1]) if course else None
+        title = course.session(number).title if course and number else key[1]
+        click.echo(f"{key[0]} · Session {number or '?'}: {title} · {len(groups[key])} question(s)")
+        for record in groups[key]:
+            how = record.get("mode", "?") + (
+                f": {record['reason']}" if record.get("reason") else ""
+            )
+            source = record.get("source_session")
+            where = f"  (answered from {source})" if source and source != key[1] else ""
+            at = record.get("at")
+            when = at.strftime("%Y-%m-%d %H:%M") if at else ""
+            click.echo(f"  {when}  [{how}] {record.get('question', '')}{where}")
+
+
 if __name__ == "__main__":
     main()

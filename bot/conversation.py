@@ -142,7 +142,7 @@ class Conversations:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
-        answer = self.assistant.answer(course, ask)
+        answer = self.assistant.answer(course, ask, key)
         # Channels that thread answers (Slack) recognise them by kind; `then` is what the
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")

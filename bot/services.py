@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.assistant import Assistant
+from bot.assistant import Assistant, Settings
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
@@ -68,6 +68,8 @@ def build_services(
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
     outbox = Outbox(store, senders)
-    conversations = Conversations(store, library, outbox, Assistant(), background)
+    assistant = Assistant(Settings.from_config(config), store, library.folder_of)
+    assistant.prepare(library.current().courses)
+    conversations = Conversations(store, library, outbox, assistant, background)
     config.log_channels()
     return Services(config, store, library, outbox, conversations)

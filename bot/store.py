@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,7 @@ class Store:
         self.learners = self.db["learners"]
         self.deliveries = self.db["deliveries"]
         self.events = self.db["events"]
+        self.questions = self.db["questions"]
 
     @classmethod
     def connect(cls, uri: str | None, db_name: str = "trainbot") -> Store:
@@ -123,6 +124,7 @@ class Store:
         self.deliveries.create_index([("provider_ids", 1)], sparse=True)
         self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
         self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+        self.questions.create_index([("course", 1), ("session", 1), ("at", -1)])
 
     def ping(self) -> bool:
         """Whether the database answers."""
@@ -323,3 +325,37 @@ class Store:
     def log_event(self, record: Mapping[str, Any]) -> None:
         """Append an inbound event to the audit log."""
         self.events.insert_one(dict(record))
+
+    # --- assistant -----------------------------------------------------------------------
+
+    def record_assistant_turn(
+        self,
+        key: str,
+        course_id: str,
+        session_id: str,
+        turn: Mapping[str, Any],
+        kept: int,
+        day: str,
+        tokens: int,
+        stale_days: Iterable[str] = (),
+    ) -> None:
+        """Append a question and answer to the learner's history of that session (the last
+        `kept` turns stay) and add the tokens to today's count, dropping older days' counts.
+        Not version-guarded: neither field is state the flows read."""
+        path = f"history.{course_id}.{session_id}"  # ids are validated: no dots, no $
+        update: dict[str, Any] = {
+            "$push": {path: {"$each": [dict(turn)], "$slice": -kept}},
+            "$inc": {f"assistant_usage.{day}": tokens},
+        }
+        if stale := {f"assistant_usage.{d}": "" for d in stale_days}:
+            update["$unset"] = stale
+        self.learners.update_one({"_id": key}, update)
+
+    def log_question(self, record: Mapping[str, Any]) -> None:
+        """Record a learner's question and how it was answered (for authors)."""
+        self.questions.insert_one(dict(record))
+
+    def asked(self, course_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Recorded questions, newest first, optionally of one course."""
+        query = {"course": course_id} if course_id else {}
+        return list(self.questions.find(query, {"_id": 0}).sort("at", -1).limit(limit))

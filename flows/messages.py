@@ -135,6 +135,26 @@ CATALOG: dict[str, str] = {
         "🐢 That's a lot of messages at once. Please wait a minute; I'll read what you send "
         "after that."
     ),
+    "answer_model": "{answer}\n\n— Session {number}: {title}",
+    "answer_elsewhere": (
+        "📍 That's from Session {number}, not the one you're reading: "
+        "reply **section {number}** to go there."
+    ),
+    "answer_later": "📍 That's from Session {number}, later in the course: you'll get there soon.",
+    "answer_off_course": (
+        "🙂 I can only help with questions about **{course}**. Ask me anything about what "
+        "you are reading, or reply **menu** for options."
+    ),
+    "answer_empty": "🤔 I didn't get a question there. Type it in one message.",
+    "answer_truncated": "✂️ Your message was long, so I only read its first {limit} characters.",
+    "answer_budget": (
+        "ℹ️ You've reached today's limit for written answers, so here is the matching part "
+        "of the course. Full answers are back tomorrow."
+    ),
+    "answer_unavailable": (
+        "ℹ️ I can't write an answer right now, so here is the matching part of the course."
+    ),
+    "button_session": "📖 Session {number}",
     "button_previous": "⬅️ Previous",
     "button_next": "Next ➡️",
     "button_complete": "✅ Complete",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import Config
 from bot.content import check
@@ -37,6 +41,23 @@ def make_course(
         navigation=navigation,
         **kw,
     )
+
+
+def copy_without_quizzes(target: Path) -> Path:
+    """The sample content with its quizzes removed, for tests about navigation, channels
+    and the assistant, where a quiz would stand between `next` and the next session."""
+    shutil.copytree(SAMPLE, target)
+    for path in target.glob("*/*.md"):
+        _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        meta = {k: v for k, v in yaml.safe_load(front).items() if k != "quiz"}
+        path.write_text(f"---\n{yaml.safe_dump(meta)}---\n{body}", encoding="utf-8")
+    return target
+
+
+@lru_cache(maxsize=1)
+def quizless_sample() -> Path:
+    """One quiz-free copy of the sample per test run (read-only by convention)."""
+    return copy_without_quizzes(Path(tempfile.mkdtemp(prefix="trainbot-quizless-")) / "content")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,7 +47,7 @@ from flows.course import Catalog, Media
 from flows.events import Button, Reply
 from flows.machine import session_reply
 from flows.state import from_doc
-from tests.conftest import ROOT, SAMPLE, make_course
+from tests.conftest import ROOT, copy_without_quizzes, make_course
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -256,17 +255,6 @@ def make_bot(fake: FakeSlackAPI, **env: str) -> Bot:
     config = Config.from_env(slack_env(fake, **env), dotenv=None)
     services = build_services(config, senders_for(config))  # inline background work
     return Bot(create_app(config, services), services, fake)
-
-
-def copy_without_quizzes(target: Path) -> Path:
-    """The sample content with its quizzes removed: these tests are about Slack's buttons
-    and threads, and a quiz would stand between `next` and the next session."""
-    shutil.copytree(SAMPLE, target)
-    for path in target.glob("*/*.md"):
-        _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
-        meta = {k: v for k, v in yaml.safe_load(front).items() if k != "quiz"}
-        path.write_text(f"---\n{yaml.safe_dump(meta)}---\n{body}", encoding="utf-8")
-    return target
 
 
 @pytest.fixture
