@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -79,11 +80,23 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 @click.option("--as", "key", default="console:me", show_default=True, help="learner key")
 @click.option("--name", default="", help="the learner's display name")
-def chat(content_dir: Path | None, key: str, name: str) -> None:
+@click.option(
+    "--now",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    help="simulated start time in UTC (default: today 10:00 UTC); /wait moves it on",
+)
+def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) -> None:
     """Talk to the bot as a learner: one message per line, replies printed."""
     import dataclasses
 
-    from bot.channels.console import ConsoleSender, prompt_lines, run_chat
+    from bot.channels.console import (
+        ConsoleSender,
+        SimulatedClock,
+        prompt_lines,
+        run_chat,
+        wait_control,
+    )
     from bot.services import build_services
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -93,14 +106,23 @@ def chat(content_dir: Path | None, key: str, name: str) -> None:
     if ":" not in key:
         key = f"console:{key}"
     sender = ConsoleSender(sys.stdout)
-    services = build_services(config, {"console": sender, "web": sender})
-    run_chat(services, prompt_lines(), sys.stdout, key, name)
+    # A daytime start keeps `/wait` sequences the same whatever the hour you try them.
+    begin = start or datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    clock = SimulatedClock(begin.replace(tzinfo=UTC))
+    services = build_services(config, {"console": sender, "web": sender}, clock=clock)
+    controls = {"/wait": wait_control(services, clock, sys.stdout)}
+    run_chat(services, prompt_lines(), sys.stdout, key, name, controls)
 
 
 @main.command()
 @click.option("--once", is_flag=True, help="run every job once and exit")
-def clock(once: bool) -> None:
-    """Run scheduled jobs (delivery retries) against MONGODB_URI."""
+@click.option(
+    "--now",
+    type=str,
+    help="with --once: run what is due at this ISO-8601 time instead of now",
+)
+def clock(once: bool, now: str | None) -> None:
+    """Run scheduled jobs (delivery retries, reminders, certificates, digests)."""
     from bot.scheduler import build_scheduler, jobs
     from bot.services import build_services, senders_for
 
@@ -111,12 +133,32 @@ def clock(once: bool) -> None:
             "the clock needs MONGODB_URI: with the embedded store, "
             "`trainbot serve` runs the jobs itself"
         )
-    services = build_services(config, senders_for(config))
+    if now and not once:
+        raise click.UsageError("--now only works with --once")
+    at = _instant(now) if now else None
+    services = build_services(
+        config, senders_for(config), clock=(lambda: at) if at else lambda: datetime.now(UTC)
+    )
     if once:
         for name, job in jobs(services).items():
-            click.echo(f"{name}: {job()}")
+            result = job()
+            if isinstance(result, list):
+                click.echo(f"{name}: {len(result)} job(s)")
+                for line in result:
+                    click.echo(f"  {line}")
+            else:
+                click.echo(f"{name}: {result}")
         return
     build_scheduler(services, blocking=True).start()
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 time; naive times are UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO-8601 time: {text}", param_hint="--now") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @main.group()

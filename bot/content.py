@@ -21,11 +21,13 @@ from typing import Any
 
 import yaml
 
+from bot.certificates import check_award
 from bot.render import images, to_whatsapp
 from flows.commands import ALIASES, normalize, parse
 from flows.course import CHANNELS, Catalog, Course, Media, Question, Session
 from flows.machine import session_reply
 from flows.messages import CATALOG, placeholders
+from flows.reminders import parse_policy
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,7 @@ def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | N
             path, _line(data, "navigation"), "'navigation' must be 'sequential' or 'free'"
         )
     _check_quiz_policy(data, path, problems)
+    _check_engagement(data, path, problems)
     messages = _check_messages(data, path, problems)
     settings = {
         "title": _text(data.get("title")),
@@ -220,6 +223,17 @@ def _check_quiz_policy(data: dict, path: Path, problems: _Problems) -> None:
     attempts = quiz.get("max_attempts", 3)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         problems.error(path, _line(quiz, "max_attempts"), "'max_attempts' must be 1 or more")
+
+
+def _check_engagement(data: dict, path: Path, problems: _Problems) -> None:
+    """`reminders:` and `certificate:` settings, checked by the same rules the bot uses."""
+    if "reminders" in data:
+        try:
+            parse_policy(data["reminders"])
+        except ValueError as exc:
+            problems.error(path, _line(data, "reminders"), str(exc))
+    if "certificate" in data and (reason := check_award(data["certificate"])):
+        problems.error(path, _line(data, "certificate"), reason)
 
 
 def _check_messages(data: dict, path: Path, problems: _Problems) -> dict[str, str]:

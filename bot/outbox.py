@@ -48,6 +48,7 @@ def reply_from_doc(doc: Mapping[str, Any]) -> Reply:
         buttons=tuple(Button(**b) for b in doc.get("buttons", ())),
         media=tuple(Media(**m) for m in doc.get("media", ())),
         course_id=doc.get("course_id"),
+        proactive=bool(doc.get("proactive", False)),
     )
 
 
@@ -112,6 +113,13 @@ class Outbox:
                 self._fail(key, entry, f"channel '{channel}' is not enabled", retryable=True)
                 break
             reply = reply_from_doc(entry["reply"])
+            if reply.proactive and doc.get("opted_out"):
+                # STOP was committed after this reminder was queued: it must not go out.
+                log.info(
+                    "outbox: proactive reply %s to %s suppressed (STOP)", entry["seq"], mask(key)
+                )
+                self.store.delivered(key, entry, self._record(key, entry, "suppressed"))
+                continue
             try:
                 provider_id = sender.send(doc, reply)
             except DeliveryError as exc:

@@ -34,6 +34,8 @@ class Cmd(StrEnum):
     YES = "yes"
     NO = "no"
     ENROLL = "enroll"
+    TIMEZONE = "timezone"
+    CERTIFICATE = "certificate"
 
 
 ALIASES: dict[str, Cmd] = {
@@ -68,8 +70,12 @@ ALIASES: dict[str, Cmd] = {
     "confirm": Cmd.YES,
     "no": Cmd.NO,
     "cancel": Cmd.NO,
+    "certificate": Cmd.CERTIFICATE,
+    "my certificate": Cmd.CERTIFICATE,
 }
 
+# Matched on the raw text: normalising would turn "Europe/Berlin" into "europe berlin".
+_TIMEZONE = re.compile(r"^\s*(?:timezone|time zone)(?:\s+(\S+))?\s*$", re.IGNORECASE)
 _SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")
 
 
@@ -94,6 +100,8 @@ def parse(text: str) -> Command | None:
     """The command a message or button payload stands for, or None (a question)."""
     if text.startswith("enroll:"):
         return Command(Cmd.ENROLL, text.removeprefix("enroll:"))
+    if match := _TIMEZONE.match(text):
+        return Command(Cmd.TIMEZONE, match.group(1) or "")
     words = normalize(text)
     if words in ALIASES:
         return Command(ALIASES[words])

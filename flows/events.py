@@ -46,6 +46,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     media: tuple[Media, ...] = ()
     course_id: str | None = None
+    proactive: bool = False  # not an answer to the learner (reminder): suppressed after STOP
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,21 @@ class Ask:
     session_id: str
 
 
-Effect = Ask
+@dataclass(frozen=True)
+class CourseCompleted:
+    """Effect: the learner just finished a course (issue its certificate, tell managers)."""
+
+    course_id: str
+
+
+@dataclass(frozen=True)
+class SendCertificate:
+    """Effect: the learner asked for their certificate of a completed course."""
+
+    course_id: str
+
+
+Effect = Ask | CourseCompleted | SendCertificate
 
 
 @dataclass(frozen=True)
