@@ -15,7 +15,6 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from flask import Blueprint, Response, abort, render_template_string
 from fpdf import FPDF
 from pymongo.errors import DuplicateKeyError
 
+from flows.awards import award_of
 from flows.course import Course
 
 log = logging.getLogger(__name__)
@@ -36,44 +36,6 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
 )
 EXPIRY_WARNINGS = (30, 7)  # days before expiry the learner is reminded
-
-
-@dataclass(frozen=True)
-class Award:
-    """A course's `certificate:` settings."""
-
-    title: str
-    valid_days: int | None = None
-
-
-def award_of(course: Course) -> Award | None:
-    """The course's certificate settings, or None when it awards no certificate (missing or
-    malformed settings: the validator tells the author, learners are not hurt)."""
-    settings = course.settings.get("certificate")
-    if not isinstance(settings, Mapping):
-        return None
-    title = settings.get("title") or course.title
-    days = settings.get("valid_days")
-    if not isinstance(title, str) or (
-        days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1)
-    ):
-        return None
-    return Award(title.strip(), days)
-
-
-def check_award(settings: object) -> str | None:
-    """Why `certificate:` settings are invalid, or None (used by the content validator)."""
-    if not isinstance(settings, Mapping):
-        return "'certificate' must be a mapping such as {title: Certified, valid_days: 365}"
-    unknown = set(settings) - {"title", "valid_days"}
-    if unknown:
-        return f"unknown key '{sorted(unknown)[0]}' in certificate"
-    if "title" in settings and not (isinstance(settings["title"], str) and settings["title"]):
-        return "certificate 'title' must be a text"
-    days = settings.get("valid_days")
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
-        return "certificate 'valid_days' must be a whole number of days, 1 or more"
-    return None
 
 
 def new_code() -> str:

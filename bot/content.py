@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from bot.certificates import check_award
 from bot.render import images, to_whatsapp
+from flows.awards import check_award
 from flows.commands import ALIASES, normalize, parse
 from flows.course import CHANNELS, Catalog, Course, Media, Question, Session
 from flows.machine import session_reply

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.certificates import EXPIRY_WARNINGS, Certificates, award_of
+from bot.certificates import EXPIRY_WARNINGS, Certificates
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Conversations
@@ -26,6 +26,7 @@ from bot.jobs import Handler, Job, Jobs
 from bot.notify import EmailNotifier, ManagerNotifier
 from bot.outbox import Outbox, mask
 from bot.store import Store
+from flows.awards import award_of
 from flows.course import Course
 from flows.digest import build_digests, digest_text
 from flows.events import Button, CourseCompleted, Effect, Reply, SendCertificate

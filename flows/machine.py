@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from flows.awards import award_of
 from flows.commands import Cmd, Command, match_enrollment, parse
 from flows.course import Catalog, Course
 from flows.events import (
@@ -311,7 +312,7 @@ def _certificate(turn: Turn, _: Command) -> Outcome:
     course = turn.catalog.get(chosen)
     if course is None:
         return turn.say("certificate_none").done()
-    if not isinstance(course.settings.get("certificate"), dict):
+    if award_of(course) is None:
         return turn.say("certificate_not_offered", course, course=course.title).done()
     return turn.done(SendCertificate(course.id))
 

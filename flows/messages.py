@@ -76,6 +76,8 @@ CATALOG: dict[str, str] = {
         "• **restart**: start this course over\n"
         "• **exit**: pause; **resume** to come back\n"
         "• **STOP** / **START**: turn reminders off / on"
+        "\n• **timezone Europe/Berlin**: your time zone, for reminders"
+        "\n• **certificate**: get your certificate again"
     ),
     "not_enrolled": (
         "👋 Hi{name_part}! I'm your training assistant. To start a course, send its phrase:\n"
