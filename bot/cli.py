@@ -152,6 +152,49 @@ def clock(once: bool, now: str | None) -> None:
     build_scheduler(services, blocking=True).start()
 
 
+@main.group("certificates")
+def certificates_group() -> None:
+    """Look up and revoke learners' certificates (against MONGODB_URI)."""
+
+
+def _certificates():
+    from bot.certificates import Certificates
+    from bot.store import Store
+
+    config = Config.from_env()
+    if not config.mongodb_uri:
+        raise click.UsageError("certificates live in MongoDB: set MONGODB_URI")
+    return Certificates(Store.connect(config.mongodb_uri).db, config.public_base_url)
+
+
+@certificates_group.command("show")
+@click.argument("code")
+def certificates_show(code: str) -> None:
+    """Print a certificate's status, course and dates."""
+    from bot.certificates import status
+
+    certificates = _certificates()
+    cert = certificates.by_code(code)
+    if cert is None:
+        raise click.ClickException("no certificate with that code")
+    expires = cert.get("expires")
+    click.echo(f"{cert['code']}: {status(cert, datetime.now(UTC))}")
+    click.echo(f"  {cert['title']} · {cert['course_title']} · learner {cert['learner']}")
+    click.echo(
+        f"  issued {cert['issued']:%Y-%m-%d}" + (f", expires {expires:%Y-%m-%d}" if expires else "")
+    )
+    click.echo(f"  {certificates.verify_url(cert)}")
+
+
+@certificates_group.command("revoke")
+@click.argument("code")
+def certificates_revoke(code: str) -> None:
+    """Revoke a certificate: its page then says "revoked" and its PDF is gone (410)."""
+    if not _certificates().revoke(code, datetime.now(UTC)):
+        raise click.ClickException("no certificate with that code, or it is already revoked")
+    click.echo(f"{code.strip().upper()}: revoked")
+
+
 def _instant(text: str) -> datetime:
     """An ISO-8601 time; naive times are UTC."""
     try:

@@ -232,7 +232,11 @@ class Engagement:
         self.jobs.ensure(DIGEST_JOB, "digest", now + self.digest_every, {})
 
     def _digest(self, job: Job, now: datetime) -> str:
-        learners = (from_doc(doc["_id"], doc) for doc in self.store.learners.find({}))
+        fields = ("name", "profile", "progress", "last_inbound_at", "active_course")
+        managed = self.store.learners.find(
+            {"profile.manager": {"$exists": True, "$nin": [None, ""]}}, dict.fromkeys(fields, 1)
+        )
+        learners = (from_doc(doc["_id"], doc) for doc in managed)
         digests = build_digests(
             learners, self.library.current(), now, self.digest_every, self.overdue_after
         )
@@ -293,8 +297,22 @@ def build_engagement(
     certificates.ensure_indexes()
     notifiers: list[ManagerNotifier] = []
     if smtp_url := config.extra.get("SMTP_URL", "").strip():
-        notifiers.append(EmailNotifier(smtp_url))
-    days = lambda name, default: timedelta(days=float(config.extra.get(name) or default))  # noqa: E731
+        try:
+            notifiers.append(EmailNotifier(smtp_url))
+        except ValueError as exc:
+            log.error("notify: e-mail disabled: %s", exc)
+
+    def days(name: str, default: float) -> timedelta:
+        raw = config.extra.get(name, "").strip()
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            value = 0
+        if not 0 < value <= 366:
+            log.error("config: %s=%r is not a number of days (1-366); using %s", name, raw, default)
+            value = default
+        return timedelta(days=value)
+
     engagement = Engagement(
         store,
         jobs,

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -101,6 +101,11 @@ class Jobs:
         """The job document (for status pages and tests)."""
         return self.collection.find_one({"_id": job_id})
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending job is due (the console's `/wait` jumps there)."""
+        found = list(self.collection.find({"status": "pending"}).sort("due", 1).limit(1))
+        return _aware(found[0]["due"]) if found else None
+
     def claim(self, now: datetime, worker: str = "") -> Job | None:
         """Take the earliest due job, or one whose runner's lease has run out."""
         doc = self.collection.find_one_and_update(
@@ -166,3 +171,8 @@ class Jobs:
             self.finish(job, now, result)
             lines.append(f"{job.id}: {result}")
         return lines
+
+
+def _aware(value: datetime) -> datetime:
+    # Only a client without tz_aware returns naive datetimes; they are UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -91,10 +91,16 @@ def engagement(services: Services) -> Engagement:
 
 
 def run_for(services: Services, clock: FakeClock, hours: int) -> None:
-    """Let simulated time pass hour by hour, running the clock's jobs each hour."""
-    for _ in range(hours):
-        clock.advance(hours=1)
+    """Let `hours` of simulated time pass, running each job the moment it falls due."""
+    target = clock() + timedelta(hours=hours)
+    for _ in range(1000):
+        upcoming = engagement(services).jobs.next_due()
+        if upcoming is None or upcoming > target:
+            break
+        clock.now = max(clock.now, upcoming)
         engagement(services).run_due()
+    clock.now = target
+    engagement(services).run_due()
 
 
 # --- the reminder ladder ---------------------------------------------------------------
@@ -495,3 +501,26 @@ def test_queued_reminder_outbox_entry_is_marked_proactive(bot, clock):
     services.conversations.queue(KEY, [Reply("hello", proactive=True)])
     entry = services.store.load(KEY)["outbox"][-1]
     assert reply_from_doc(entry["reply"]).proactive is True
+
+
+def test_bad_engagement_config_degrades_with_a_log_line(clock, caplog):
+    services, _ = wire(clock, SMTP_URL="mailto:boss", DIGEST_DAYS="weekly", OVERDUE_DAYS="-2")
+    assert engagement(services).notifiers == ()
+    assert engagement(services).digest_every == timedelta(days=7)
+    assert engagement(services).overdue_after == timedelta(days=7)
+    assert "e-mail disabled: SMTP_URL must look like" in caplog.text
+    assert "DIGEST_DAYS='weekly' is not a number of days" in caplog.text
+
+
+def test_unreachable_smtp_server_is_logged_not_fatal(clock, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    services, recorder = wire(clock, SMTP_URL=f"smtp://127.0.0.1:{port}")
+    say(services, "help")
+    services.store.learners.update_one({"_id": KEY}, {"$set": {"profile.manager": "b@x.com"}})
+    finish_course(services)
+    assert "certificate for **Partner Onboarding** is ready" in recorder.texts()[-1]
+    assert "notify: EmailNotifier failed" in caplog.text

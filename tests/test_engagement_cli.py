@@ -63,3 +63,33 @@ def test_clock_now_is_validated():
     assert bad.exit_code == 2 and "not an ISO-8601 time" in bad.output
     alone = runner.invoke(cli.main, ["clock", "--now", "2026-01-06T09:00"], env=env)
     assert alone.exit_code == 2 and "--now only works with --once" in alone.output
+
+
+def test_certificates_show_and_revoke(monkeypatch):
+    store = Store.connect(None)
+    clock = FakeClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    services, _ = wire(clock, store=store)
+    say = lambda text: services.conversations.handle(  # noqa: E731
+        Inbound(key="console:ada", channel="console", text=text, name="Ada")
+    )
+    say("I am a new partner")
+    for _ in range(7):
+        say("next")
+    code = store.db["certificates"].find_one({})["code"]
+    monkeypatch.setattr(Store, "connect", classmethod(lambda cls, uri, db="trainbot": store))
+    env = {"MONGODB_URI": "mongodb://db.invalid/trainbot"}
+    runner = CliRunner()
+    shown = runner.invoke(cli.main, ["certificates", "show", code.lower()], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"{code}: valid" in shown.output and "Certified Solaro Partner" in shown.output
+    assert runner.invoke(cli.main, ["certificates", "revoke", code], env=env).exit_code == 0
+    again = runner.invoke(cli.main, ["certificates", "revoke", code], env=env)
+    assert again.exit_code == 1 and "already revoked" in again.output
+    assert (
+        f"{code}: revoked"
+        in runner.invoke(cli.main, ["certificates", "show", code], env=env).output
+    )
+    missing = runner.invoke(cli.main, ["certificates", "show", "nope"], env=env)
+    assert missing.exit_code == 1 and "no certificate" in missing.output
+    no_db = runner.invoke(cli.main, ["certificates", "show", code], env={"MONGODB_URI": ""})
+    assert no_db.exit_code == 2 and "MONGODB_URI" in no_db.output

@@ -111,6 +111,8 @@ class SimulatedClock:
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_WAIT = timedelta(days=400)
+MAX_JOB_STOPS = 10_000  # bounded even if a job kept rescheduling itself into the window
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -123,24 +125,30 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 def wait_control(services: Services, clock: SimulatedClock, out: TextIO) -> Control:
-    """`/wait 25h`: advance simulated time in steps of at most an hour, running the jobs
-    that fall due at each step (so a reminder ladder plays out in order), then say where
-    the clock is."""
+    """`/wait 25h`: move simulated time forward from one due job to the next, running each
+    when it falls due (so a reminder ladder plays out in order and at its real times), then
+    say where the clock is."""
+
+    def run_due() -> None:
+        services.outbox.flush_due()
+        if services.engagement is not None:
+            services.engagement.run_due()
 
     def wait(text: str) -> bool:
         _, _, arg = text.partition(" ")
         delta = parse_duration(arg)
-        if delta is None or delta <= timedelta(0) or delta > timedelta(days=400):
+        if delta is None or delta <= timedelta(0) or delta > MAX_WAIT:
             out.write("Usage: /wait 25h, /wait 3d, /wait 90m (at most 400d)\n")
             return True
-        left = delta
-        while left > timedelta(0):
-            hop = min(left, timedelta(hours=1))
-            clock.advance(hop)
-            left -= hop
-            services.outbox.flush_due()
-            if services.engagement is not None:
-                services.engagement.run_due()
+        target = clock() + delta
+        for _ in range(MAX_JOB_STOPS):
+            upcoming = services.engagement.jobs.next_due() if services.engagement else None
+            if upcoming is None or upcoming > target:
+                break
+            clock.advance(max(upcoming - clock(), timedelta(0)))
+            run_due()
+        clock.advance(max(target - clock(), timedelta(0)))
+        run_due()
         out.write(f"⏩ {arg.strip()} later: it is now {clock():%a %d %b %Y %H:%M} UTC\n\n")
         out.flush()
         return True
