@@ -153,6 +153,12 @@ class Engagement:
         cert = self.certificates.issue(key, learner.name, course, completed_at, now)
         if cert is None:
             return
+        if cert.get("revoked"):
+            self.conversations.queue(
+                key, [Reply(say("certificate_revoked", course, course=course.title))]
+            )
+            self.outbox.flush(key)
+            return
         self.conversations.queue(key, [self._certificate_reply(cert, course)])
         if cert["expires"] is not None:
             self._schedule_expiry(learner, course, cert, now)

@@ -13,19 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from flows import events
 from flows.awards import award_of
 from flows.commands import Cmd, Command, match_enrollment, parse
 from flows.course import Catalog, Course
-from flows.events import (
-    Ask,
-    Button,
-    CourseCompleted,
-    Effect,
-    Inbound,
-    Outcome,
-    Reply,
-    SendCertificate,
-)
+from flows.events import Ask, Button, Effect, Inbound, Outcome, Reply
 from flows.messages import say
 from flows.reminders import learner_zone, policy_of, zone_name
 from flows.state import Learner, Progress
@@ -314,7 +306,7 @@ def _certificate(turn: Turn, _: Command) -> Outcome:
         return turn.say("certificate_none").done()
     if award_of(course) is None:
         return turn.say("certificate_not_offered", course, course=course.title).done()
-    return turn.done(SendCertificate(course.id))
+    return turn.done(events.SendCertificate(course.id))
 
 
 def _unconfirmed(turn: Turn, _: Command) -> Outcome:
@@ -394,7 +386,7 @@ def _after_last(turn: Turn, course: Course) -> Outcome:
 def _celebrate(turn: Turn, course: Course) -> Outcome:
     return turn.say(
         "course_complete", course, name=turn.name, course=course.title, total=len(course.sessions)
-    ).done(CourseCompleted(course.id))
+    ).done(events.CourseCompleted(course.id))
 
 
 def _previous(turn: Turn, course: Course, _: Command) -> Outcome:

@@ -155,6 +155,9 @@ CATALOG: dict[str, str] = {
         "You don't have a certificate yet. Finish a course and I'll send yours here."
     ),
     "certificate_not_offered": "**{course}** doesn't award a certificate.",
+    "certificate_revoked": (
+        "Your certificate for **{course}** has been revoked. Please contact your trainer."
+    ),
     "certificate_expiring": (
         "⏳ {name}, your **{title}** certificate for **{course}** expires on {date}. "
         "To renew it, open the course and reply **restart** to take it again."

@@ -4,7 +4,9 @@ an injected clock: the ladder, opt-out races, two clocks, crashed clocks, clock 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -247,9 +249,21 @@ def test_two_clocks_on_the_same_store_never_double_send(clock):
     assert sum(len(r) for r in results) >= len(learners)
 
 
-def test_concurrent_claims_take_each_job_once(clock):
-    store = Store.connect(None)
-    jobs = [Jobs(store.db), Jobs(store.db)]
+@pytest.fixture
+def jobs_db():
+    """The jobs collection's database: embedded, plus real MongoDB when MONGODB_URI is set."""
+    uri = os.environ.get("MONGODB_URI")
+    if not uri:
+        yield Store.connect(None).db
+        return
+    store = Store.connect(uri)
+    name = f"trainbot_jobs_{uuid.uuid4().hex[:8]}"
+    yield store.client[name]
+    store.client.drop_database(name)
+
+
+def test_concurrent_claims_take_each_job_once(jobs_db):
+    jobs = [Jobs(jobs_db), Jobs(jobs_db)]
     for i in range(40):
         jobs[0].schedule(f"job{i}", "noop", MONDAY, {})
     claimed: list[str] = []
@@ -268,9 +282,8 @@ def test_concurrent_claims_take_each_job_once(clock):
     assert sorted(claimed) == sorted(f"job{i}" for i in range(40))
 
 
-def test_crashed_clocks_job_is_reclaimed_after_the_lease(clock):
-    store = Store.connect(None)
-    jobs = Jobs(store.db, lease=timedelta(minutes=5))
+def test_crashed_clocks_job_is_reclaimed_after_the_lease(jobs_db):
+    jobs = Jobs(jobs_db, lease=timedelta(minutes=5))
     jobs.schedule("j", "noop", MONDAY, {"x": 1})
     crashed = jobs.claim(MONDAY)  # this clock dies without finishing
     assert crashed is not None and crashed.attempts == 1
@@ -283,8 +296,8 @@ def test_crashed_clocks_job_is_reclaimed_after_the_lease(clock):
     assert jobs.get("j")["status"] == "done"
 
 
-def test_rescheduling_a_running_job_keeps_the_new_schedule(clock):
-    jobs = Jobs(Store.connect(None).db)
+def test_rescheduling_a_running_job_keeps_the_new_schedule(jobs_db):
+    jobs = Jobs(jobs_db)
     jobs.schedule("j", "noop", MONDAY, {})
     running = jobs.claim(MONDAY)
     jobs.schedule("j", "noop", MONDAY + timedelta(days=1), {})  # the learner wrote meanwhile
@@ -293,8 +306,8 @@ def test_rescheduling_a_running_job_keeps_the_new_schedule(clock):
     assert jobs.get("j")["due"].replace(tzinfo=UTC) == MONDAY + timedelta(days=1)
 
 
-def test_failing_handler_is_retried_with_backoff_then_given_up():
-    jobs = Jobs(Store.connect(None).db, max_attempts=2)
+def test_failing_handler_is_retried_with_backoff_then_given_up(jobs_db):
+    jobs = Jobs(jobs_db, max_attempts=2)
     jobs.schedule("j", "boom", MONDAY, {})
 
     def boom(job, now):
@@ -325,8 +338,8 @@ def test_clock_skew_beyond_the_lease_still_sends_once(clock):
     assert len(recorder.reminders() + fast_recorder.reminders()) == 1
 
 
-def test_clock_skew_within_the_lease_does_not_steal_a_running_job(clock):
-    jobs = Jobs(Store.connect(None).db)
+def test_clock_skew_within_the_lease_does_not_steal_a_running_job(jobs_db):
+    jobs = Jobs(jobs_db)
     jobs.schedule("j", "noop", MONDAY, {})
     assert jobs.claim(MONDAY) is not None
     assert jobs.claim(MONDAY + timedelta(minutes=2)) is None  # other clock 2 min fast
@@ -408,6 +421,10 @@ def test_certificate_command_resends_the_same_certificate(bot):
     say(services, "certificate")
     assert recorder.texts()[-1] == first
     assert services.store.db["certificates"].count_documents({}) == 1
+    code = services.store.db["certificates"].find_one({})["code"]
+    engagement(services).certificates.revoke(code, MONDAY)
+    say(services, "certificate")
+    assert "has been revoked" in recorder.texts()[-1] and code not in recorder.texts()[-1]
 
 
 def test_course_without_certificate_settings_awards_none(tmp_path, clock):
