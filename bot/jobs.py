@@ -1,6 +1,6 @@
 """Scheduled work (reminders, certificate expiry, digests) as documents in `jobs`.
 
-A job is claimed atomically with `find_one_and_update` from `pending` (and due) to
+A job is claimed atomically (a guarded compare-and-set) from `pending` (and due) to
 `running` with a lease and a fresh claim token, so two clock processes never run the same
 job; a clock that crashes mid-job leaves it `running`, and another clock re-claims it once
 the lease has passed. Rescheduling a job (a learner wrote again) resets it to `pending`
@@ -11,18 +11,22 @@ mark the new schedule done. Every write is guarded by the claim token.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymongo
-
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # far longer than a job takes, and than any sane clock skew
 KEPT = timedelta(days=30)  # finished jobs stay this long for audits
+CLAIM_TRIES = 50  # each lost race means another clock took a job: bounded progress
+_CLAIMING = threading.Lock()
+"""Serialises claims within one process: the embedded store applies a guarded update in
+two steps (match, then write), so two threads could both win; across processes (MongoDB
+only) the guarded update itself is atomic."""
 
 
 @dataclass(frozen=True)
@@ -107,29 +111,57 @@ class Jobs:
         return _aware(found[0]["due"]) if found else None
 
     def claim(self, now: datetime, worker: str = "") -> Job | None:
-        """Take the earliest due job, or one whose runner's lease has run out."""
-        doc = self.collection.find_one_and_update(
-            {
-                "$or": [
-                    {"status": "pending", "due": {"$lte": now}},
-                    {"status": "running", "lease_until": {"$lt": now}},
-                ]
-            },
-            {
-                "$set": {
-                    "status": "running",
-                    "lease_until": now + self.lease,
-                    "claim": uuid.uuid4().hex,
-                    "worker": worker,
-                },
-                "$inc": {"attempts": 1},
-            },
-            sort=[("due", 1)],
-            return_document=pymongo.ReturnDocument.AFTER,
-        )
-        if doc is None:
+        """Take the earliest due job, or one whose runner's lease has run out.
+
+        A compare-and-set: read the candidate, then `update_one` guarded by the exact state
+        that was read (status, claim token, due). Only one claimer's update can match; a
+        loser (or a job rescheduled in between) just tries the next candidate. The
+        embedded store is not atomic across threads (a query can match one version of a
+        document and return a later one; a guarded update can match and then write after
+        another thread's write), hence the re-check and the in-process lock."""
+        with _CLAIMING:
+            for _ in range(CLAIM_TRIES):
+                candidate = self.collection.find_one(
+                    {
+                        "$or": [
+                            {"status": "pending", "due": {"$lte": now}},
+                            {"status": "running", "lease_until": {"$lt": now}},
+                        ]
+                    },
+                    sort=[("due", 1)],
+                )
+                if candidate is None:
+                    return None
+                if not _claimable(candidate, now):
+                    continue  # the embedded store matched an older version of this document
+                token = uuid.uuid4().hex
+                won = self.collection.update_one(
+                    {
+                        "_id": candidate["_id"],
+                        "status": candidate["status"],
+                        "claim": candidate.get("claim"),
+                        "due": candidate["due"],
+                    },
+                    {
+                        "$set": {
+                            "status": "running",
+                            "lease_until": now + self.lease,
+                            "claim": token,
+                            "worker": worker,
+                        },
+                        "$inc": {"attempts": 1},
+                    },
+                )
+                if won.modified_count == 1:
+                    return Job(
+                        candidate["_id"],
+                        candidate["kind"],
+                        _aware(candidate["due"]),
+                        token,
+                        int(candidate.get("attempts", 0)) + 1,
+                        candidate.get("data", {}),
+                    )
             return None
-        return Job(doc["_id"], doc["kind"], doc["due"], doc["claim"], doc["attempts"], doc["data"])
 
     def finish(self, job: Job, now: datetime, result: str) -> None:
         """Mark a claimed job done (no-op when it was rescheduled meanwhile)."""
@@ -171,6 +203,14 @@ class Jobs:
             self.finish(job, now, result)
             lines.append(f"{job.id}: {result}")
         return lines
+
+
+def _claimable(doc: Mapping[str, Any], now: datetime) -> bool:
+    """The claim query's condition, re-checked on the document actually returned."""
+    if doc.get("status") == "pending":
+        return _aware(doc["due"]) <= now
+    lease = doc.get("lease_until")
+    return doc.get("status") == "running" and lease is not None and _aware(lease) < now
 
 
 def _aware(value: datetime) -> datetime:
