@@ -121,6 +121,12 @@ class Certificates:
         )
         return found[0] if found else None
 
+    def status_of(self, key: str, course_id: str, now: datetime) -> str | None:
+        """What reports show for a learner's certificate in a course: `valid`, `expired`,
+        `revoked`, or None when they have none."""
+        cert = self.latest(key, course_id)
+        return status(cert, now) if cert else None
+
     def by_code(self, code: str) -> dict[str, Any] | None:
         """The certificate with this code; None for unknown or malformed codes."""
         code = code.strip().upper()
@@ -239,12 +245,14 @@ def blueprint(certificates: Certificates, clock: Any) -> Blueprint:
     def verify(code: str):
         cert = found(code)
         expires = cert.get("expires")
-        return render_template_string(
+        page = render_template_string(
             PAGE,
             cert=cert,
             status=status(cert, clock()),
             issued=_aware(cert["issued"]).strftime("%d %B %Y"),
             expires=_aware(expires).strftime("%d %B %Y") if expires else "",
         )
+        # A revocation must show at once; verification pages are not for search engines.
+        return page, 200, {"Cache-Control": "no-cache", "X-Robots-Tag": "noindex"}
 
     return bp

@@ -202,6 +202,10 @@ class Engagement:
         if latest is not None and latest["code"] != cert["code"]:
             return "skipped: re-certified since"
         course = self.library.current().get(cert["course"])
+        allowed = allowed_at(from_doc(key, self.store.load(key)), course, now)
+        if allowed > now:  # the clock was late into the learner's night
+            self.jobs.schedule(job.id, job.kind, allowed, job.data)
+            return f"deferred to {allowed.isoformat()} (quiet hours)"
 
         def decide(doc: dict[str, Any]) -> tuple[list[Reply], dict[str, Any]] | None:
             learner = from_doc(key, doc)

@@ -201,8 +201,14 @@ class Jobs:
                 lines.append(f"{job.id}: failed ({exc})")
                 continue
             self.finish(job, now, result)
+            log.info("jobs: %s: %s", _masked(job.id), result)
             lines.append(f"{job.id}: {result}")
         return lines
+
+
+def _masked(job_id: str) -> str:
+    # Job ids embed learner keys (`reminder:whatsapp:+1555…`): keep phone numbers out of logs.
+    return job_id if len(job_id) < 24 else f"{job_id[:18]}…{job_id[-4:]}"
 
 
 def _claimable(doc: Mapping[str, Any], now: datetime) -> bool:

@@ -393,11 +393,17 @@ def test_certificate_expires_and_can_be_revoked(bot, clock):
     certificates = engagement(services).certificates
     code = services.store.db["certificates"].find_one({"learner": KEY})["code"]
     client = create_app(services.config, services).test_client()
+    assert certificates.status_of(KEY, "partner-onboarding", clock()) == "valid"
+    assert certificates.status_of("console:nobody", "partner-onboarding", clock()) is None
     clock.advance(days=366)
-    assert "Certificate expired" in client.get(f"/certificates/{code}").get_data(as_text=True)
+    assert certificates.status_of(KEY, "partner-onboarding", clock()) == "expired"
+    page = client.get(f"/certificates/{code}")
+    assert "Certificate expired" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-cache"
     assert certificates.revoke(code, clock())
     assert not certificates.revoke(code, clock())  # already revoked
     assert "Certificate revoked" in client.get(f"/certificates/{code}").get_data(as_text=True)
+    assert certificates.status_of(KEY, "partner-onboarding", clock()) == "revoked"
     assert client.get(f"/certificates/{code}.pdf").status_code == 410
 
 
