@@ -547,3 +547,16 @@ def test_unreachable_smtp_server_is_logged_not_fatal(clock, caplog):
     finish_course(services)
     assert "certificate for **Partner Onboarding** is ready" in recorder.texts()[-1]
     assert "notify: EmailNotifier failed" in caplog.text
+
+
+def test_stop_cancels_the_pending_reminder_and_duplicates_do_not_reschedule(bot, clock):
+    services, _ = bot
+    jobs = engagement(services).jobs
+    inbound = Inbound(key=KEY, channel="console", text="I am a new partner", message_id="m1")
+    services.conversations.handle(inbound)
+    due = jobs.get(f"reminder:{KEY}")["due"]
+    clock.advance(hours=5)
+    assert services.conversations.handle(inbound).status == "duplicate"
+    assert jobs.get(f"reminder:{KEY}")["due"] == due  # a retried webhook is not activity
+    say(services, "STOP")
+    assert jobs.get(f"reminder:{KEY}") is None
