@@ -14,7 +14,7 @@ lease ran out) cannot both queue it, and a STOP committed in between is seen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ class Engagement:
         notifiers: Sequence[ManagerNotifier] = (),
         digest_every: timedelta = timedelta(days=7),
         overdue_after: timedelta = timedelta(days=7),
+        course_channels: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -65,6 +66,7 @@ class Engagement:
         self.notifiers = tuple(notifiers)
         self.digest_every = digest_every
         self.overdue_after = overdue_after
+        self.course_channels = dict(course_channels or {})
 
     # --- hooks called by Conversations -------------------------------------------------
 
@@ -243,12 +245,23 @@ class Engagement:
 
     def _digest(self, job: Job, now: datetime) -> str:
         fields = ("name", "profile", "progress", "last_inbound_at", "active_course")
-        managed = self.store.learners.find(
-            {"profile.manager": {"$exists": True, "$nin": [None, ""]}}, dict.fromkeys(fields, 1)
-        )
-        learners = (from_doc(doc["_id"], doc) for doc in managed)
+        wanted: dict[str, Any] = {"profile.manager": {"$exists": True, "$nin": [None, ""]}}
+        if self.course_channels:  # a course's channel follows every learner of the course
+            wanted = {
+                "$or": [
+                    wanted,
+                    *({f"progress.{c}": {"$exists": True}} for c in self.course_channels),
+                ]
+            }
+        found = self.store.learners.find(wanted, dict.fromkeys(fields, 1))
+        learners = (from_doc(doc["_id"], doc) for doc in found)
         digests = build_digests(
-            learners, self.library.current(), now, self.digest_every, self.overdue_after
+            learners,
+            self.library.current(),
+            now,
+            self.digest_every,
+            self.overdue_after,
+            self.course_channels,
         )
         sent = 0
         for digest in digests:
@@ -334,10 +347,24 @@ def build_engagement(
         notifiers,
         digest_every=days("DIGEST_DAYS", 7),
         overdue_after=days("OVERDUE_DAYS", 7),
+        course_channels=_course_channels(config.extra.get("DIGEST_CHANNELS", "")),
     )
     engagement.start(clock())
     conversations.engagement = engagement
     return engagement
+
+
+def _course_channels(text: str) -> dict[str, str]:
+    """`DIGEST_CHANNELS=partner-onboarding=C0123,sales-basics=ops@example.com`: who gets
+    each course's digest besides the learners' managers; malformed entries are logged."""
+    channels = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        course_id, _, recipient = entry.partition("=")
+        if not course_id.strip() or not recipient.strip():
+            log.error("config: DIGEST_CHANNELS entry %r is not course-id=recipient", entry)
+            continue
+        channels[course_id.strip()] = recipient.strip()
+    return channels
 
 
 def _reminder_id(key: str) -> str:

@@ -1,19 +1,21 @@
 """The manager digest: who on my team finished, who is learning, who went quiet.
 
 Pure: given learners (with `profile.manager`), the catalog and `now`, build one digest per
-manager. A learner appears once per course they started: in `completed` when they finished
-it within the period, in `overdue` when they have not written for `overdue_after`, else in
-`in_progress` with their current session. Courses finished before the period are left out.
+manager, and one per course channel configured (`DIGEST_CHANNELS`, e.g. a Slack channel
+that follows a whole course). A learner appears once per course they started: in
+`completed` when they finished it within the period, in `overdue` when they have not
+written for `overdue_after`, else in `in_progress` with their current session. Courses
+finished before the period are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.course import Catalog
-from flows.state import Learner
+from flows.course import Catalog, Course
+from flows.state import Learner, Progress
 
 
 @dataclass(frozen=True)
@@ -46,38 +48,27 @@ def build_digests(
     now: datetime,
     period: timedelta = timedelta(days=7),
     overdue_after: timedelta = timedelta(days=7),
+    course_channels: Mapping[str, str] | None = None,
 ) -> list[Digest]:
-    """One digest per manager named in a learner's profile, sorted by manager."""
+    """One digest per recipient (a learner's manager, a course's channel), sorted."""
     lines: dict[str, dict[str, list[Line]]] = {}
     for learner in learners:
         manager = learner.profile.get("manager")
-        if not isinstance(manager, str) or not manager:
-            continue
-        team = lines.setdefault(manager, {"completed": [], "in_progress": [], "overdue": []})
+        manager = manager if isinstance(manager, str) else None
         for course in catalog.courses:
             progress = learner.progress.get(course.id)
             if progress is None or progress.started_at is None or not course.sessions:
                 continue
-            name = learner.name or learner.key
-            if progress.completed_at is not None:
-                if progress.completed_at > now - period:
-                    day = progress.completed_at.strftime("%d %b")
-                    team["completed"].append(
-                        Line(learner.key, name, course.title, f"finished {day}")
-                    )
+            recipients = {manager, (course_channels or {}).get(course.id)} - {None, ""}
+            if not recipients:
                 continue
-            quiet = now - (learner.last_inbound_at or progress.started_at)
-            if quiet >= overdue_after:
-                detail = f"no activity for {quiet.days} days"
-                team["overdue"].append(Line(learner.key, name, course.title, detail))
-                continue
-            number = course.number_of(progress.current or "") or 1
-            done = sum(1 for s in course.sessions if s.id in progress.completed)
-            detail = (
-                f"on session {number} of {len(course.sessions)}: "
-                f"{course.session(number).title} ({done} done)"
-            )
-            team["in_progress"].append(Line(learner.key, name, course.title, detail))
+            section, line = _line(learner, course, progress, now, period, overdue_after)
+            for recipient in recipients:
+                team = lines.setdefault(
+                    str(recipient), {"completed": [], "in_progress": [], "overdue": []}
+                )
+                if section:
+                    team[section].append(line)
     return [
         Digest(
             manager,
@@ -85,6 +76,34 @@ def build_digests(
         )
         for manager, team in sorted(lines.items())
     ]
+
+
+def _line(
+    learner: Learner,
+    course: Course,
+    progress: Progress,
+    now: datetime,
+    period: timedelta,
+    overdue_after: timedelta,
+) -> tuple[str | None, Line]:
+    """Which section a learner's course goes in (None: finished before the period)."""
+    name = learner.name or learner.key
+    if progress.completed_at is not None:
+        day = progress.completed_at.strftime("%d %b")
+        section = "completed" if progress.completed_at > now - period else None
+        return section, Line(learner.key, name, course.title, f"finished {day}")
+    quiet = now - (learner.last_inbound_at or progress.started_at or now)
+    if quiet >= overdue_after:
+        return "overdue", Line(
+            learner.key, name, course.title, f"no activity for {quiet.days} days"
+        )
+    number = course.number_of(progress.current or "") or 1
+    done = sum(1 for s in course.sessions if s.id in progress.completed)
+    detail = (
+        f"on session {number} of {len(course.sessions)}: "
+        f"{course.session(number).title} ({done} done)"
+    )
+    return "in_progress", Line(learner.key, name, course.title, detail)
 
 
 _SECTIONS = ("completed", "in_progress", "overdue")

@@ -560,3 +560,18 @@ def test_stop_cancels_the_pending_reminder_and_duplicates_do_not_reschedule(bot,
     assert jobs.get(f"reminder:{KEY}")["due"] == due  # a retried webhook is not activity
     say(services, "STOP")
     assert jobs.get(f"reminder:{KEY}") is None
+
+
+def test_course_digest_channel_from_config(clock, caplog):
+    from tests.fakes.smtp import smtp_server
+
+    with smtp_server() as (url, inbox):
+        channels = "partner-onboarding=ops@example.com, broken-entry ,=x"
+        services, _ = wire(clock, SMTP_URL=url, DIGEST_CHANNELS=channels)
+        assert engagement(services).course_channels == {"partner-onboarding": "ops@example.com"}
+        assert "DIGEST_CHANNELS entry 'broken-entry'" in caplog.text
+        say(services, "I am a new partner")
+        run_for(services, clock, 24 * 7)
+        digests = [m for m in inbox if m["Subject"] == "Training digest"]
+        assert [m["To"] for m in digests] == ["ops@example.com"]
+        assert "Ada: Partner Onboarding, no activity for 7 days" in digests[0].get_payload()

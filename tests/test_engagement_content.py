@@ -108,3 +108,15 @@ def test_digest_overdue_threshold_is_configurable():
     quiet = member("k", "Cy", NOW - timedelta(days=3), current="s2")
     (digest,) = build_digests([quiet], catalog, NOW, overdue_after=timedelta(days=2))
     assert [x.detail for x in digest.overdue] == ["no activity for 3 days"]
+
+
+def test_course_channel_gets_every_learner_of_its_course():
+    catalog = Catalog((make_course(4), make_course(2, course_id="other")))
+    alone = member("k1", "Ada", NOW, manager=None, current="s2")
+    managed = member("k2", "Bo", NOW, current="s1")
+    odd = replace(member("k3", "Cy", NOW, current="s1"), profile=MappingProxyType({"manager": 7}))
+    digests = build_digests([alone, managed, odd], catalog, NOW, course_channels={"demo": "C1"})
+    by = {d.manager: d for d in digests}
+    assert sorted(by) == ["C1", "boss@x.com"]
+    assert [x.name for x in by["C1"].in_progress] == ["Ada", "Bo", "Cy"]
+    assert [x.name for x in by["boss@x.com"].in_progress] == ["Bo"]
