@@ -265,6 +265,8 @@ class Engagement:
         )
         sent = 0
         for digest in digests:
+            if digest.empty:  # everyone finished before this period: nothing to report
+                continue
             nudges = [(line.name, line.key) for line in digest.overdue]
             sent += self._notify(digest.manager, "Training digest", digest_text(digest), nudges)
         following = job.due + self.digest_every

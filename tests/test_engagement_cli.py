@@ -93,3 +93,16 @@ def test_certificates_show_and_revoke(monkeypatch):
     assert missing.exit_code == 1 and "no certificate" in missing.output
     no_db = runner.invoke(cli.main, ["certificates", "show", code], env={"MONGODB_URI": ""})
     assert no_db.exit_code == 2 and "MONGODB_URI" in no_db.output
+
+
+def test_parse_duration():
+    from datetime import timedelta
+
+    from bot.channels.console import parse_duration
+
+    assert parse_duration("25h") == timedelta(hours=25)
+    assert parse_duration(" 1d 12h ") == timedelta(days=1, hours=12)
+    assert parse_duration("90m") == timedelta(minutes=90)
+    assert parse_duration("1.5d") == timedelta(hours=36)
+    for bad in ("", "soon", "3 days", "-3d", "3w", "99999999999999d", "3d later"):
+        assert parse_duration(bad) is None, bad

@@ -121,7 +121,10 @@ def parse_duration(text: str) -> timedelta | None:
     parts = _DURATION.findall(text)
     if not parts or _DURATION.sub("", text).strip():
         return None
-    return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta(0))
+    try:
+        return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta(0))
+    except OverflowError:
+        return None
 
 
 def wait_control(services: Services, clock: SimulatedClock, out: TextIO) -> Control:
