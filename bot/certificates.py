@@ -155,10 +155,23 @@ def _font(pdf: FPDF) -> tuple[str, bool]:
     return "Helvetica", False
 
 
+_UNFOLDABLE = str.maketrans(
+    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe"}
+)
+"""Letters with no decomposition into a Latin-1 base letter."""
+
+
 def _latin1(text: str) -> str:
-    # Core PDF fonts cover Latin-1: strip accents elsewhere rather than crash on "Łukasz".
-    folded = unicodedata.normalize("NFKD", text).encode("latin-1", "ignore").decode("latin-1")
-    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+    """Text for the core PDF fonts (Latin-1): other letters lose their accents ("Łukasz" →
+    "Lukasz") rather than crash the PDF; what cannot be folded is dropped."""
+    out = []
+    for ch in text.translate(_UNFOLDABLE):
+        if ord(ch) < 256:
+            out.append(ch)
+        else:
+            folded = unicodedata.normalize("NFKD", ch)
+            out.append("".join(c for c in folded if ord(c) < 256 and not unicodedata.combining(c)))
+    return "".join(out)
 
 
 def render_pdf(cert: Mapping[str, Any], verify_url: str) -> bytes:

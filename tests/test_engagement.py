@@ -575,3 +575,20 @@ def test_course_digest_channel_from_config(clock, caplog):
         digests = [m for m in inbox if m["Subject"] == "Training digest"]
         assert [m["To"] for m in digests] == ["ops@example.com"]
         assert "Ada: Partner Onboarding, no activity for 7 days" in digests[0].get_payload()
+
+
+def test_pdf_without_a_unicode_font_folds_names_instead_of_crashing(monkeypatch):
+    from bot import certificates
+
+    monkeypatch.setattr(certificates, "FONT_CANDIDATES", ())
+    cert = {
+        "code": "ABCD-EFGH-JKMN-PQRS",
+        "title": "Certified",
+        "name": "Zoë Łukasz 🎓",
+        "course_title": "Partner Onboarding",
+        "issued": MONDAY,
+        "expires": None,
+    }
+    pdf = certificates.render_pdf(cert, "https://x.example/certificates/ABCD-EFGH-JKMN-PQRS")
+    text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
+    assert "Zoë Lukasz" in text and "Valid until" not in text and "ABCD-EFGH-JKMN-PQRS" in text
