@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -82,11 +83,23 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 @click.option("--as", "key", default="console:me", show_default=True, help="learner key")
 @click.option("--name", default="", help="the learner's display name")
-def chat(content_dir: Path | None, key: str, name: str) -> None:
+@click.option(
+    "--now",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    help="simulated start time in UTC (default: today 10:00 UTC); /wait moves it on",
+)
+def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) -> None:
     """Talk to the bot as a learner: one message per line, replies printed."""
     import dataclasses
 
-    from bot.channels.console import ConsoleSender, prompt_lines, run_chat
+    from bot.channels.console import (
+        ConsoleSender,
+        SimulatedClock,
+        prompt_lines,
+        run_chat,
+        wait_control,
+    )
     from bot.services import build_services
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -96,14 +109,23 @@ def chat(content_dir: Path | None, key: str, name: str) -> None:
     if ":" not in key:
         key = f"console:{key}"
     sender = ConsoleSender(sys.stdout)
-    services = build_services(config, {"console": sender, "web": sender})
-    run_chat(services, prompt_lines(), sys.stdout, key, name)
+    # A daytime start keeps `/wait` sequences the same whatever the hour you try them.
+    begin = start or datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    clock = SimulatedClock(begin.replace(tzinfo=UTC))
+    services = build_services(config, {"console": sender, "web": sender}, clock=clock)
+    controls = {"/wait": wait_control(services, clock, sys.stdout)}
+    run_chat(services, prompt_lines(), sys.stdout, key, name, controls)
 
 
 @main.command()
 @click.option("--once", is_flag=True, help="run every job once and exit")
-def clock(once: bool) -> None:
-    """Run scheduled jobs (delivery retries) against MONGODB_URI."""
+@click.option(
+    "--now",
+    type=str,
+    help="with --once: run what is due at this ISO-8601 time instead of now",
+)
+def clock(once: bool, now: str | None) -> None:
+    """Run scheduled jobs (delivery retries, reminders, certificates, digests)."""
     from bot.scheduler import build_scheduler, jobs
     from bot.services import build_services, senders_for
 
@@ -114,12 +136,75 @@ def clock(once: bool) -> None:
             "the clock needs MONGODB_URI: with the embedded store, "
             "`trainbot serve` runs the jobs itself"
         )
-    services = build_services(config, senders_for(config))
+    if now and not once:
+        raise click.UsageError("--now only works with --once")
+    at = _instant(now) if now else None
+    services = build_services(
+        config, senders_for(config), clock=(lambda: at) if at else lambda: datetime.now(UTC)
+    )
     if once:
         for name, job in jobs(services).items():
-            click.echo(f"{name}: {job()}")
+            result = job()
+            if isinstance(result, list):
+                click.echo(f"{name}: {len(result)} job(s)")
+                for line in result:
+                    click.echo(f"  {line}")
+            else:
+                click.echo(f"{name}: {result}")
         return
     build_scheduler(services, blocking=True).start()
+
+
+@main.group("certificates")
+def certificates_group() -> None:
+    """Look up and revoke learners' certificates (against MONGODB_URI)."""
+
+
+def _certificates():
+    from bot.certificates import Certificates
+    from bot.store import Store
+
+    config = Config.from_env()
+    if not config.mongodb_uri:
+        raise click.UsageError("certificates live in MongoDB: set MONGODB_URI")
+    return Certificates(Store.connect(config.mongodb_uri).db, config.public_base_url)
+
+
+@certificates_group.command("show")
+@click.argument("code")
+def certificates_show(code: str) -> None:
+    """Print a certificate's status, course and dates."""
+    from bot.certificates import status
+
+    certificates = _certificates()
+    cert = certificates.by_code(code)
+    if cert is None:
+        raise click.ClickException("no certificate with that code")
+    expires = cert.get("expires")
+    click.echo(f"{cert['code']}: {status(cert, datetime.now(UTC))}")
+    click.echo(f"  {cert['title']} · {cert['course_title']} · learner {cert['learner']}")
+    click.echo(
+        f"  issued {cert['issued']:%Y-%m-%d}" + (f", expires {expires:%Y-%m-%d}" if expires else "")
+    )
+    click.echo(f"  {certificates.verify_url(cert)}")
+
+
+@certificates_group.command("revoke")
+@click.argument("code")
+def certificates_revoke(code: str) -> None:
+    """Revoke a certificate: its page then says "revoked" and its PDF is gone (410)."""
+    if not _certificates().revoke(code, datetime.now(UTC)):
+        raise click.ClickException("no certificate with that code, or it is already revoked")
+    click.echo(f"{code.strip().upper()}: revoked")
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 time; naive times are UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO-8601 time: {text}", param_hint="--now") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @main.group()

@@ -22,11 +22,13 @@ from typing import Any
 import yaml
 
 from bot.render import images, to_whatsapp
+from flows.awards import check_award
 from flows.commands import ALIASES, normalize, parse
 from flows.course import CHANNELS, Catalog, Course, Media, Question, QuizPolicy, Session
 from flows.machine import session_reply
 from flows.messages import CATALOG, placeholders
 from flows.quiz import questions_for
+from flows.reminders import parse_policy
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,7 @@ def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | N
             path, _line(data, "navigation"), "'navigation' must be 'sequential' or 'free'"
         )
     policy = _check_quiz_policy(data, path, problems)
+    _check_engagement(data, path, problems)
     messages = _check_messages(data, path, problems)
     settings = {
         "title": _text(data.get("title")),
@@ -250,6 +253,17 @@ def _check_quiz_policy(data: dict, path: Path, problems: _Problems) -> QuizPolic
         shuffle = False
     limit = _duration(quiz.get("time_limit"), path, _line(quiz, "time_limit"), problems)
     return QuizPolicy(float(mark), attempts, shuffle, limit)
+
+
+def _check_engagement(data: dict, path: Path, problems: _Problems) -> None:
+    """`reminders:` and `certificate:` settings, checked by the same rules the bot uses."""
+    if "reminders" in data:
+        try:
+            parse_policy(data["reminders"])
+        except ValueError as exc:
+            problems.error(path, _line(data, "reminders"), str(exc))
+    if "certificate" in data and (reason := check_award(data["certificate"])):
+        problems.error(path, _line(data, "certificate"), reason)
 
 
 def _check_messages(data: dict, path: Path, problems: _Problems) -> dict[str, str]:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from bot.assistant import Assistant
 from bot.content import Library
@@ -19,10 +20,10 @@ from bot.observability import HANDLE_SECONDS, MESSAGES_IN
 from bot.outbox import Outbox, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
-from flows.events import Ask, Inbound, Reply
+from flows.events import Ask, Effect, Inbound, Reply
 from flows.machine import step
 from flows.ratelimit import admit
-from flows.state import from_doc, to_doc
+from flows.state import Learner, from_doc, to_doc
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,19 @@ class Handled:
 
     status: str  # "ok", "duplicate", "rate_limited"
     replies: tuple[Reply, ...] = ()
+
+
+class Engagement(Protocol):
+    """What happens after a message besides replying: reminders, certificates
+    (`bot.engagement.Engagement`)."""
+
+    def seen(self, learner: Learner) -> None: ...
+
+    def on_effect(self, key: str, effect: Effect) -> None: ...
+
+
+Decide = Callable[[dict[str, Any]], tuple[list[Reply], dict[str, Any]] | None]
+"""From the learner's current document: replies to queue and fields to set, or None."""
 
 
 class Conflict(RuntimeError):
@@ -67,6 +81,7 @@ class Conversations:
         self.assistant = assistant
         self.background = background
         self.clock = clock
+        self.engagement: Engagement | None = None  # wired by build_services
 
     def handle(self, inbound: Inbound) -> Handled:
         """Process one message exactly once; a repeated message id changes nothing."""
@@ -120,22 +135,35 @@ class Conversations:
                 "text": inbound.text[:1000],
             }
         )
+        engagement = self.engagement
         for effect in outcome.effects:
             if isinstance(effect, Ask):
                 self._run(lambda ask=effect: self._answer(inbound.key, ask))
+            elif engagement is not None:
+                self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
+        if engagement is not None:
+            self._run(lambda: engagement.seen(outcome.learner))
         self._run(lambda: self.outbox.flush(inbound.key))
         return Handled("ok", outcome.replies)
 
     def queue(self, key: str, replies: list[Reply]) -> None:
         """Append replies that no inbound message produced (answers, reminders)."""
+        self.queue_decided(key, lambda _: (replies, {}))
+
+    def queue_decided(self, key: str, decide: Decide) -> bool:
+        """Queue replies decided from the learner's latest document, with any fields they
+        set, in one guarded write; a conflicting write (say, STOP) makes `decide` run again
+        on the new document. Returns whether anything was queued."""
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(key)
-            if doc is None:
-                return
+            decided = decide(doc) if doc is not None else None
+            if decided is None:
+                return False
+            replies, fields = decided
             if self.store.commit(
-                key, doc, {}, [reply_to_doc(r) for r in replies], None, self.clock()
+                key, doc, fields, [reply_to_doc(r) for r in replies], None, self.clock()
             ).ok:
-                return
+                return True
         raise Conflict(key)
 
     def _answer(self, key: str, ask: Ask) -> None:

@@ -73,6 +73,7 @@ def reply_from_doc(doc: Mapping[str, Any]) -> Reply:
         course_id=doc.get("course_id"),
         kind=doc.get("kind", ""),
         title=doc.get("title", ""),
+        proactive=bool(doc.get("proactive", False)),
     )
 
 
@@ -137,6 +138,13 @@ class Outbox:
                 self._fail(key, entry, f"channel '{channel}' is not enabled", retryable=True)
                 break
             reply = reply_from_doc(entry["reply"])
+            if reply.proactive and doc.get("opted_out"):
+                # STOP was committed after this reminder was queued: it must not go out.
+                log.info(
+                    "outbox: proactive reply %s to %s suppressed (STOP)", entry["seq"], mask(key)
+                )
+                self.store.delivered(key, entry, self._record(key, entry, "suppressed"))
+                continue
             try:
                 provider_ids = self._send(sender, doc, entry, reply)
             except DeliveryError as exc:

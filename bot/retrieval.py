@@ -179,7 +179,7 @@ class Index:
                 documents.append(terms(f"{session.title} {heading} {plain} {alt}"))
         self.passages: tuple[Passage, ...] = tuple(passages)
         self._bm25 = bm25s.BM25()
-        if passages:
+        if any(documents):  # bm25s cannot index a corpus without a single term
             self._bm25.index(documents, show_progress=False)
 
     def scores(self, query: list[str]) -> np.ndarray:

@@ -16,7 +16,10 @@ RETRY_SECONDS = 10
 
 def jobs(services: Services) -> dict[str, object]:
     """Every clock job by name; `trainbot clock --once` runs them all once."""
-    return {"deliveries": services.outbox.flush_due}
+    named: dict[str, object] = {"deliveries": services.outbox.flush_due}
+    if services.engagement is not None:
+        named["engagement"] = services.engagement.run_due
+    return named
 
 
 def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler:

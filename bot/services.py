@@ -7,13 +7,15 @@ runs the same code paths.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.assistant import Assistant, Settings
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
+from bot.engagement import Engagement, build_engagement
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 
@@ -50,6 +52,7 @@ class Services:
     library: Library
     outbox: Outbox
     conversations: Conversations
+    engagement: Engagement | None = None
 
 
 def build_services(
@@ -57,6 +60,7 @@ def build_services(
     senders: Mapping[str, Sender],
     background: Background = inline,
     store: Store | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Services:
     """Connect the store, load content, and wire the conversation pipeline."""
     store = store or Store.connect(config.mongodb_uri)
@@ -67,9 +71,10 @@ def build_services(
         if hasattr(sender, "bind_store"):  # senders that remember channel addresses
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
-    outbox = Outbox(store, senders)
+    outbox = Outbox(store, senders, clock=clock)
     assistant = Assistant(Settings.from_config(config), store, library.folder_of)
     assistant.prepare(library.current().courses)
-    conversations = Conversations(store, library, outbox, assistant, background)
+    conversations = Conversations(store, library, outbox, assistant, background, clock=clock)
+    engagement = build_engagement(config, store, library, conversations, outbox, clock)
     config.log_channels()
-    return Services(config, store, library, outbox, conversations)
+    return Services(config, store, library, outbox, conversations, engagement)

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask, abort, jsonify, send_from_directory
 from werkzeug.security import safe_join
 
+from bot import certificates
 from bot.channels import web as web_channel
 from bot.config import Config
 from bot.observability import instrument
@@ -60,6 +61,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
             abort(404)
         return send_from_directory(folder / "media", name, max_age=3600)
 
+    if services.engagement is not None:
+        app.register_blueprint(
+            certificates.blueprint(services.engagement.certificates, services.engagement.clock)
+        )
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
     if config.whatsapp_enabled:

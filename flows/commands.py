@@ -39,6 +39,8 @@ class Cmd(StrEnum):
     REVIEW = "review"
     SKIP = "skip"
     QUIT = "quit"
+    TIMEZONE = "timezone"
+    CERTIFICATE = "certificate"
 
 
 ALIASES: dict[str, Cmd] = {
@@ -91,8 +93,12 @@ ALIASES: dict[str, Cmd] = {
     "leave quiz": Cmd.QUIT,
     "stop quiz": Cmd.QUIT,
     "end quiz": Cmd.QUIT,
+    "certificate": Cmd.CERTIFICATE,
+    "my certificate": Cmd.CERTIFICATE,
 }
 
+# Matched on the raw text: normalising would turn "Europe/Berlin" into "europe berlin".
+_TIMEZONE = re.compile(r"^\s*(?:timezone|time zone)(?:\s+(\S+))?\s*$", re.IGNORECASE)
 _SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")
 
 
@@ -117,6 +123,8 @@ def parse(text: str) -> Command | None:
     """The command a message or button payload stands for, or None (a question)."""
     if text.startswith("enroll:"):
         return Command(Cmd.ENROLL, text.removeprefix("enroll:"))
+    if match := _TIMEZONE.match(text):
+        return Command(Cmd.TIMEZONE, match.group(1) or "")
     words = normalize(text)
     if words in ALIASES:
         return Command(ALIASES[words])

@@ -51,6 +51,7 @@ class Reply:
     course_id: str | None = None
     kind: str = ""
     title: str = ""
+    proactive: bool = False  # not an answer to the learner (reminder): suppressed after STOP
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,14 @@ class CourseCompleted:
     course_id: str
 
 
-Effect = Ask | Grade | CourseCompleted
+@dataclass(frozen=True)
+class SendCertificate:
+    """Effect: the learner asked for their certificate of a completed course."""
+
+    course_id: str
+
+
+Effect = Ask | Grade | CourseCompleted | SendCertificate
 
 
 @dataclass(frozen=True)

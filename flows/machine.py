@@ -12,10 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
+from flows.awards import award_of
 from flows.commands import Cmd, Command, match_enrollment, parse
 from flows.course import Catalog, Course, Question, Session
-from flows.events import Ask, Button, CourseCompleted, Effect, Grade, Inbound, Outcome, Reply
+from flows.events import (
+    Ask,
+    Button,
+    CourseCompleted,
+    Effect,
+    Grade,
+    Inbound,
+    Outcome,
+    Reply,
+    SendCertificate,
+)
 from flows.messages import md_escape, say
 from flows.quiz import (
     MAX_GIVEN,
@@ -40,6 +52,7 @@ from flows.quiz import (
     seed_for,
     shown_options,
 )
+from flows.reminders import learner_zone, policy_of, zone_name
 from flows.state import (
     FINAL,
     QUIZ,
@@ -321,6 +334,37 @@ def _resume(turn: Turn, _: Command) -> Outcome:
     return _start_session(turn, course, _number(turn, course)).done()
 
 
+def _timezone(turn: Turn, command: Command) -> Outcome:
+    """`timezone Europe/Berlin` sets the zone reminders' quiet hours use; alone, shows it."""
+    course = turn.catalog.get(turn.learner.active_course)
+    if not command.arg:
+        zone = learner_zone(turn.learner, policy_of(course) if course else None)
+        return turn.say("timezone_current", course, zone=zone.key).done()
+    name = zone_name(command.arg)
+    if name is None:
+        return turn.say("timezone_unknown", course, given=command.arg[:60]).done()
+    profile = MappingProxyType({**turn.learner.profile, "timezone": name})
+    return turn.update(profile=profile).say("timezone_set", course, zone=name).done()
+
+
+def _certificate(turn: Turn, _: Command) -> Outcome:
+    """`certificate`: the bot re-sends the certificate of the active course when it is
+    finished, else of the most recently finished course (the store holds certificates)."""
+    finished = {cid: p for cid, p in turn.learner.progress.items() if p.completed_at}
+    active = turn.learner.active_course
+    chosen = (
+        active
+        if active in finished
+        else max(finished, key=lambda cid: finished[cid].completed_at, default=None)
+    )
+    course = turn.catalog.get(chosen)
+    if course is None:
+        return turn.say("certificate_none").done()
+    if award_of(course) is None:
+        return turn.say("certificate_not_offered", course, course=course.title).done()
+    return turn.done(SendCertificate(course.id))
+
+
 def _unconfirmed(turn: Turn, _: Command) -> Outcome:
     return turn.say("nothing_to_confirm", turn.catalog.get(turn.learner.active_course)).done()
 
@@ -335,6 +379,8 @@ GLOBAL: dict[Cmd, Callable[[Turn, Command], Outcome]] = {
     Cmd.RESUME: _resume,
     Cmd.YES: _unconfirmed,
     Cmd.NO: _unconfirmed,
+    Cmd.TIMEZONE: _timezone,
+    Cmd.CERTIFICATE: _certificate,
 }
 
 

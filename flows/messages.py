@@ -79,6 +79,8 @@ CATALOG: dict[str, str] = {
         "• **restart**: start this course over\n"
         "• **exit**: pause; **resume** to come back\n"
         "• **STOP** / **START**: turn reminders off / on"
+        "\n• **timezone Europe/Berlin**: your time zone, for reminders"
+        "\n• **certificate**: get your certificate again"
     ),
     "not_enrolled": (
         "👋 Hi{name_part}! I'm your training assistant. To start a course, send its phrase:\n"
@@ -155,6 +157,39 @@ CATALOG: dict[str, str] = {
         "ℹ️ I can't write an answer right now, so here is the matching part of the course."
     ),
     "button_session": "📖 Session {number}",
+    "reminder": (
+        "👋 {name}, session {number} of {total} is waiting: **{title}**. "
+        "Tap **Resume** to pick up **{course}** where you left off."
+    ),
+    "reminder_last": (
+        "👋 {name}, session {number} of {total} of **{course}** is still waiting: **{title}**. "
+        "This is my last reminder; reply **resume** whenever you're ready."
+    ),
+    "timezone_set": "🕒 Time zone set to **{zone}**. Reminders will respect your night-time.",
+    "timezone_current": (
+        "🕒 Your time zone is **{zone}**. To change it, reply e.g. **timezone Europe/Berlin**."
+    ),
+    "timezone_unknown": (
+        "I don't know the time zone “{given}”. Use a name such as **Europe/Berlin** or "
+        "**Africa/Lagos**."
+    ),
+    "certificate_issued": (
+        "🎓 Your certificate for **{course}** is ready: {url}\n"
+        "Verification code {code}{expiry}. Anyone can check it at {verify_url}"
+    ),
+    "certificate_expiry": " (valid until {date})",
+    "certificate_none": (
+        "You don't have a certificate yet. Finish a course and I'll send yours here."
+    ),
+    "certificate_not_offered": "**{course}** doesn't award a certificate.",
+    "certificate_revoked": (
+        "Your certificate for **{course}** has been revoked. Please contact your trainer."
+    ),
+    "certificate_expiring": (
+        "⏳ {name}, your **{title}** certificate for **{course}** expires on {date}. "
+        "To renew it, open the course and reply **restart** to take it again."
+    ),
+    "button_open_course": "📚 Open course",
     "button_previous": "⬅️ Previous",
     "button_next": "Next ➡️",
     "button_complete": "✅ Complete",

@@ -602,3 +602,13 @@ def test_the_assistant_itself_truncates_a_5000_character_question():
     reply = Assistant().answer(course, Ask("word2 " * 1000, course.id, "s1"))
     assert reply.text.startswith("✂️ Your message was long, so I only read its first 1000")
     assert "Topic 2" in reply.text
+
+
+def test_a_course_of_only_stop_words_is_indexed_without_crashing(tmp_path: Path):
+    course = tmp_path / "tiny"
+    course.mkdir()
+    (course / "course.yaml").write_text("title: Tiny\nenroll: [start tiny]\n")
+    (course / "01-only.md").write_text("---\ntitle: A\n---\nJust this.\n")
+    bot = Bot({}, content=tmp_path)
+    bot.say("start tiny")
+    assert "couldn't find that" in bot.say("what is it about?").text

@@ -6,9 +6,12 @@ later controls (such as simulated time) plug in without touching the loop.
 
 from __future__ import annotations
 
+import re
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.render import to_whatsapp
@@ -88,3 +91,69 @@ def prompt_lines(stream: TextIO = sys.stdin, prompt: str = "you> ") -> Iterable[
         if not line:
             return
         yield line
+
+
+class SimulatedClock:
+    """Time for `trainbot chat`: starts at `start`, runs at real speed, and jumps forward on
+    `/wait` so that reminders can be watched without waiting."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.began = time.monotonic()
+        self.skipped = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.began) + self.skipped
+
+    def advance(self, delta: timedelta) -> None:
+        self.skipped += delta
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([mhd])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_WAIT = timedelta(days=400)
+MAX_JOB_STOPS = 10_000  # bounded even if a job kept rescheduling itself into the window
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """`25h`, `3d`, `1d 12h`, `90m` → timedelta; None for anything else."""
+    text = text.strip().lower()
+    parts = _DURATION.findall(text)
+    if not parts or _DURATION.sub("", text).strip():
+        return None
+    try:
+        return sum((timedelta(**{_UNITS[unit]: float(n)}) for n, unit in parts), timedelta(0))
+    except OverflowError:
+        return None
+
+
+def wait_control(services: Services, clock: SimulatedClock, out: TextIO) -> Control:
+    """`/wait 25h`: move simulated time forward from one due job to the next, running each
+    when it falls due (so a reminder ladder plays out in order and at its real times), then
+    say where the clock is."""
+
+    def run_due() -> None:
+        services.outbox.flush_due()
+        if services.engagement is not None:
+            services.engagement.run_due()
+
+    def wait(text: str) -> bool:
+        _, _, arg = text.partition(" ")
+        delta = parse_duration(arg)
+        if delta is None or delta <= timedelta(0) or delta > MAX_WAIT:
+            out.write("Usage: /wait 25h, /wait 3d, /wait 90m (at most 400d)\n")
+            return True
+        target = clock() + delta
+        for _ in range(MAX_JOB_STOPS):
+            upcoming = services.engagement.jobs.next_due() if services.engagement else None
+            if upcoming is None or upcoming > target:
+                break
+            clock.advance(max(upcoming - clock(), timedelta(0)))
+            run_due()
+        clock.advance(max(target - clock(), timedelta(0)))
+        run_due()
+        out.write(f"⏩ {arg.strip()} later: it is now {clock():%a %d %b %Y %H:%M} UTC\n\n")
+        out.flush()
+        return True
+
+    return wait
