@@ -51,4 +51,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
+    from bot.admin import register as register_admin
+
+    register_admin(app, services)
     return app
