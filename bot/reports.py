@@ -15,8 +15,9 @@ Data that other parts of the bot add later is read defensively and shows as "no 
 
 from __future__ import annotations
 
+import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,8 +213,6 @@ class Reports:
         if channel:
             match["channel"] = channel
         if search:
-            import re
-
             pattern = re.escape(search.strip())
             match["$or"] = [
                 {"name": {"$regex": pattern, "$options": "i"}},
@@ -393,11 +392,15 @@ class Reports:
             else:
                 choice = str(key.get("choice"))
                 item["wrong"][choice] = item["wrong"].get(choice, 0) + row["n"]
+        questions = {(s.id, q.id): q for s in course.sessions for q in s.quiz}
         result = []
         for item in items.values():
             wrong = item.pop("wrong")
             item["share_correct"] = _rate(item["correct"], item["answers"])
             item["top_wrong"] = max(wrong, key=wrong.get) if wrong else None
+            question = questions.get((item["session"], item["question"]))
+            item["prompt"] = question.prompt if question else ""
+            item["top_wrong_text"] = _option_text(question, item["top_wrong"])
             result.append(item)
         return sorted(result, key=lambda i: (str(i["session"]), str(i["question"])))
 
@@ -674,9 +677,9 @@ class Reports:
         return list(self.certificates.aggregate(stages))
 
 
-def status_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """How many rows have each status (for the learner table's filter labels)."""
-    counts = dict.fromkeys(STATUSES, 0)
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-    return counts
+def _option_text(question: Any, choice: str | None) -> str:
+    """The wording of a 1-based option number, when the question still has it."""
+    if question is None or choice is None or not choice.isdigit():
+        return ""
+    number = int(choice)
+    return question.options[number - 1] if 1 <= number <= len(question.options) else ""

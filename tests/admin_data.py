@@ -94,6 +94,31 @@ def seed(store: Store, now: datetime = NOW) -> None:
             },
         ]
     )
+    ada = "whatsapp:+15550000001"
+    store.events.insert_one(
+        {"at": NOW - timedelta(hours=2), "learner": ada, "channel": "whatsapp", "text": "menu"}
+    )
+    store.deliveries.insert_many(
+        [
+            {
+                "learner": ada,
+                "channel": "whatsapp",
+                "seq": 1,
+                "reply": {"text": "📚 **Session 4: Topic 4**", "buttons": [], "media": []},
+                "status": "sent",
+                "at": NOW - timedelta(hours=2),
+            },
+            {
+                "learner": ada,
+                "channel": "whatsapp",
+                "seq": 2,
+                "reply": {"text": "Reminder: <b>keep going</b>", "buttons": [], "media": []},
+                "status": "failed",
+                "error": "63016: outside the 24 h window",
+                "at": NOW - timedelta(hours=1),
+            },
+        ]
+    )
     store.db["certificates"].insert_one(
         {
             "_id": "CERT-ADA",

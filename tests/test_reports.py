@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from bot.reports import Reports
 from bot.store import Store
+from flows.course import Question
 from tests.admin_data import NOW, seed
 from tests.conftest import make_course
 
-COURSE = make_course(4, settings={"required_for_roles": ["installer", "sales"]})
+_BASE = make_course(4, settings={"required_for_roles": ["installer", "sales"]})
+COURSE = replace(
+    _BASE,
+    sessions=(
+        _BASE.sessions[0],
+        replace(_BASE.sessions[1], quiz=(Question("q1", "Gold discount?", options=("5%", "10%")),)),
+        *_BASE.sessions[2:],
+    ),
+)
 
 
 def _stores():
@@ -67,6 +77,7 @@ def test_statuses_and_filters(reports: Reports) -> None:
 def test_quiz_items_and_questions(reports: Reports) -> None:
     [item] = reports.quiz_items(COURSE)
     assert item["answers"] == 2 and item["share_correct"] == 50.0 and item["top_wrong"] == "1"
+    assert (item["prompt"], item["top_wrong_text"]) == ("Gold discount?", "5%")
     assert reports.questions(COURSE)["s2"][0]["question"] == "What is a Gold partner?"
 
 

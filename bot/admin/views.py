@@ -38,6 +38,7 @@ from bot.admin.auth import (
 from bot.admin.exports import KINDS, rows_for, to_csv, to_json
 from bot.admin.preview import previews
 from bot.outbox import reply_from_doc
+from bot.render import to_html
 from bot.reports import STATUSES, Reports
 from bot.services import Services
 from flows.messages import CATALOG, LANGUAGES, untranslated
@@ -59,6 +60,18 @@ def _back(default: str) -> str:
     if target.startswith("/admin") and not parsed.netloc and not parsed.scheme:
         return target
     return default
+
+
+def _outgoing(at: datetime | None, record: dict[str, Any]) -> dict[str, Any]:
+    """A delivered or queued reply as a timeline item, rendered as the web shows it."""
+    reply = reply_from_doc(record.get("reply") or {})
+    return {
+        "at": at,
+        "kind": "out",
+        "status": record.get("status", ""),
+        "html": to_html(reply.text[:2000]),
+        "error": record.get("error"),
+    }
 
 
 def blueprint(services: Services) -> Blueprint:
@@ -216,29 +229,11 @@ def blueprint(services: Services) -> Blueprint:
         )
         inbound = list(services.store.events.find({"learner": key}).sort("at", -1).limit(100))
         timeline = sorted(
-            [
-                {
-                    "at": d.get("at"),
-                    "kind": "out",
-                    "status": d.get("status"),
-                    "text": reply_from_doc(d.get("reply") or {}).text,
-                    "error": d.get("error"),
-                }
-                for d in deliveries
-            ]
+            [_outgoing(d.get("at"), d) for d in deliveries]
+            + [_outgoing(o.get("created_at"), {**o, "status": "queued"}) for o in doc["outbox"]]
             + [
                 {"at": e.get("at"), "kind": "in", "status": "received", "text": e.get("text", "")}
                 for e in inbound
-            ]
-            + [
-                {
-                    "at": o.get("created_at"),
-                    "kind": "out",
-                    "status": "queued",
-                    "text": reply_from_doc(o.get("reply") or {}).text,
-                    "error": o.get("error"),
-                }
-                for o in doc.get("outbox", [])
             ],
             key=lambda item: item["at"] or datetime.min.replace(tzinfo=UTC),
             reverse=True,
