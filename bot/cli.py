@@ -238,16 +238,17 @@ def learners() -> None:
 @learners.command("import")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--region", help="country (e.g. NG) for phone numbers without +country code")
-def learners_import(path: Path, region: str | None) -> None:
+@click.option("--invite", is_flag=True, help="invite new learners to their first course")
+def learners_import(path: Path, region: str | None, invite: bool) -> None:
     """Import a roster CSV (name, phone and/or slack, role, manager, course, timezone)."""
     from datetime import UTC, datetime
 
     from bot import roster
-    from bot.services import build_services
+    from bot.services import build_services, senders_for
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     config = Config.from_env()
-    services = build_services(config, {})
+    services = build_services(config, senders_for(config) if invite else {})
     if path.stat().st_size > roster.MAX_BYTES:
         raise click.ClickException(f"{path} is larger than {roster.MAX_BYTES // 2**20} MB")
     try:

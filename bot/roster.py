@@ -58,6 +58,8 @@ class ImportResult:
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    new: dict[str, tuple[str, ...]] = field(default_factory=dict)  # created key → courses
+    invited: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
             result.updated += 1
         else:
             result.created += 1
+            result.new[target] = row.courses
         operations.append(UpdateOne({"_id": target}, update, upsert=True))
         result.keys.append(target)
     if operations:

@@ -140,6 +140,10 @@ CATALOG: dict[str, str] = {
         "👋 Hi {name}, a reminder from your trainer: **{course}** is waiting for you at "
         "Session {number}. Reply **menu** to see where you are."
     ),
+    "invitation": (
+        "👋 Hi {name}! You've been signed up for **{course}**. Reply “{phrase}” to start "
+        "your first short session whenever you're ready."
+    ),
 }
 
 

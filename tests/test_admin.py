@@ -267,3 +267,23 @@ def test_without_token_only_localhost(tmp_path: Path) -> None:
         client.get("/api/v1/courses", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code
         == 401
     )
+
+
+def test_import_with_invitations(app_parts) -> None:
+    from io import BytesIO
+
+    app, services, sender = app_parts
+    client = app.test_client()
+    csrf = login(client)
+    data = b"name,phone,course\nBola,+2348031234567,demo\nNoCourse,+2348031234568,\n"
+    for _ in range(2):  # a second import creates nobody, so invites nobody
+        response = client.post(
+            "/admin/import",
+            data={"csrf_token": csrf, "invite": "yes", "roster": (BytesIO(data), "r.csv")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200
+    assert [key for key, _ in sender.sent] == ["whatsapp:+2348031234567"]
+    assert "start demo training" in sender.sent[0][1].text
+    actions = [e["action"] for e in services.store.db["audit"].find().sort("at", 1)]
+    assert actions == ["invite", "import", "import"]

@@ -78,10 +78,14 @@ def test_admin_in_a_browser(served, page, tmp_path: Path) -> None:
 
     # Filter the learner table.
     page.click("nav >> text=Learners")
-    page.select_option("select[name=status]", "in_progress")
-    page.click("form.filters button[type=submit]")
+    page.fill("input[name=q]", "hopper")  # live filter, no round trip
+    assert page.locator("#learners tbody tr:visible").count() == 1
+    page.fill("input[name=q]", "")
+    with page.expect_navigation():
+        page.select_option("select[name=status]", "in_progress")  # submits on change
     rows = page.locator("#learners tbody tr")
     assert rows.count() == 1 and "Grace Hopper" in rows.first.inner_text()
+    assert "status=in_progress" in page.url
 
     # Open a learner and send a nudge.
     page.click("text=Grace Hopper")

@@ -119,3 +119,31 @@ def revoke(services: Services, who: str, code: str, reason: str, now: datetime) 
     )
     audit(services, who, "revoke", cert.get("learner"), now, code=code, reason=reason[:500])
     return str(cert.get("learner"))
+
+
+def invite(services: Services, who: str, new: Mapping[str, tuple[str, ...]], now: datetime) -> int:
+    """Invite newly imported learners to their first assigned course; returns how many.
+
+    The reply goes through the outbox like any other, so each channel's sender decides
+    how it may reach someone who has never written (a WhatsApp template outside the 24 h
+    window, a Slack DM); delivery runs in the background.
+    """
+    catalog = services.library.current()
+    invited = 0
+    for key, course_ids in new.items():
+        course = next((catalog.get(c) for c in course_ids if catalog.get(c)), None)
+        if course is None or not course.enroll:
+            continue
+        doc = services.store.load(key) or {}
+        text = say(
+            "invitation",
+            course,
+            name=doc.get("name") or "",
+            course=course.title,
+            phrase=course.enroll[0],
+        )
+        services.conversations.queue(key, [Reply(text, course_id=course.id)])
+        services.conversations.background(lambda key=key: services.outbox.flush(key))
+        audit(services, who, "invite", key, now, course=course.id)
+        invited += 1
+    return invited

@@ -382,6 +382,8 @@ def blueprint(services: Services) -> Blueprint:
         except roster.RosterError as exc:
             return render_template("admin/import.html", result=None, error=str(exc)), 400
         who = current_admin(config) or "admin"
+        if request.form.get("invite") == "yes":
+            result.invited = actions.invite(services, who, result.new, _now())
         actions.audit(
             services,
             who,
@@ -392,6 +394,7 @@ def blueprint(services: Services) -> Blueprint:
             created=result.created,
             updated=result.updated,
             rejected=len(result.errors),
+            invited=result.invited,
         )
         return render_template("admin/import.html", result=result)
 
