@@ -244,6 +244,8 @@ def learners_import(path: Path, region: str | None, invite: bool) -> None:
     from datetime import UTC, datetime
 
     from bot import roster
+    from bot.admin.actions import audit
+    from bot.admin.actions import invite as send_invitations
     from bot.services import build_services, senders_for
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -264,7 +266,25 @@ def learners_import(path: Path, region: str | None, invite: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for error in result.errors:
         click.echo(f"{path}:{error.line}: {error.reason}", err=True)
-    click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} rejected")
+    now = datetime.now(UTC)
+    invited = send_invitations(services, "cli", result.new, now) if invite else 0
+    audit(
+        services,
+        "cli",
+        "import",
+        None,
+        now,
+        file=path.name,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        rejected=len(result.errors),
+        invited=invited,
+    )
+    click.echo(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{len(result.errors)} rejected" + (f", {invited} invited" if invite else "")
+    )
     sys.exit(1 if result.errors else 0)
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from bot.store import Store
 from flows.course import Catalog
@@ -56,6 +57,7 @@ class ImportResult:
 
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     new: dict[str, tuple[str, ...]] = field(default_factory=dict)  # created key → courses
@@ -203,45 +205,95 @@ def _row(
     return Row(line, keys[0], name, keys[0].split(":", 1)[0], profile, courses, tuple(keys))
 
 
+def _empty_progress() -> dict[str, Any]:
+    return {
+        "current": None,
+        "completed": [],
+        "started_at": None,
+        "completed_at": None,
+        "seconds": {},
+    }
+
+
+def _unchanged(doc: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Whether writing `fields` (dotted paths) would change nothing but the import time."""
+    for path, value in fields.items():
+        if path == "roster_updated_at":
+            continue
+        current: Any = doc
+        for part in path.split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        if current != value:
+            return False
+    return True
+
+
 def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
     """Create or update the learners: the same file imported twice changes nothing more.
 
     A learner who already exists under any of the row's keys (phone or Slack) is updated
-    in place; a new one gets an empty `progress.<course>` per assigned course, which the
-    reports count as enrolled and not started.
+    in place; a new one is inserted with an empty `progress.<course>` per assigned course,
+    which the reports count as enrolled and not started. New learners are inserted rather
+    than upserted (an upsert is a full scan on the embedded store); one created meanwhile
+    by a conversation is updated instead.
     """
     rows = list(rows)
     result = ImportResult()
     aliases = [k for row in rows for k in row.aliases]
     existing = {d["_id"]: d for d in store.learners.find({"_id": {"$in": aliases}})}
-    operations = []
+    updates: list[UpdateOne] = []
+    inserts: list[InsertOne] = []
+    fallback: list[tuple[str, UpdateOne]] = []  # the same rows as updates, if an insert collides
     for row in rows:
         target = next((k for k in row.aliases if k in existing), row.key)
         doc = existing.get(target)
         fields: dict[str, Any] = {"name": row.name, "roster_updated_at": now}
         fields.update({f"profile.{k}": v for k, v in row.profile.items()})
-        for course_id in row.courses:
-            if not doc or course_id not in doc.get("progress", {}):
-                fields[f"progress.{course_id}"] = {
-                    "current": None,
-                    "completed": [],
-                    "started_at": None,
-                    "completed_at": None,
-                    "seconds": {},
-                }
-        insert = {"channel": row.channel, "version": 0, "seq": 0, "outbox": [], "processed": []}
-        insert["created_at"] = now
-        update: dict[str, Any] = {"$set": fields, "$setOnInsert": insert}
-        if doc:
-            update = {"$set": fields, "$inc": {"version": 1}}
-            result.updated += 1
-        else:
-            result.created += 1
-            result.new[target] = row.courses
-        operations.append(UpdateOne({"_id": target}, update, upsert=True))
         result.keys.append(target)
-    if operations:
-        store.learners.bulk_write(operations, ordered=False)
+        if doc:
+            for course_id in row.courses:
+                if course_id not in doc.get("progress", {}):
+                    fields[f"progress.{course_id}"] = _empty_progress()
+            if _unchanged(doc, fields):
+                result.unchanged += 1
+                continue
+            updates.append(UpdateOne({"_id": target}, {"$set": fields, "$inc": {"version": 1}}))
+            result.updated += 1
+            continue
+        new = {
+            "_id": target,
+            "name": row.name,
+            "channel": row.channel,
+            "profile": dict(row.profile),
+            "progress": {course_id: _empty_progress() for course_id in row.courses},
+            "version": 0,
+            "seq": 0,
+            "outbox": [],
+            "processed": [],
+            "created_at": now,
+            "roster_updated_at": now,
+        }
+        inserts.append(InsertOne(new))
+        fields.update({f"progress.{c}": _empty_progress() for c in row.courses})
+        fallback.append(
+            (target, UpdateOne({"_id": target}, {"$set": fields, "$inc": {"version": 1}}))
+        )
+        result.created += 1
+        result.new[target] = row.courses
+    if updates:
+        store.learners.bulk_write(updates, ordered=False)
+    if inserts:
+        try:
+            store.learners.bulk_write(inserts, ordered=False)
+        except BulkWriteError as exc:
+            collided = [e["index"] for e in exc.details.get("writeErrors", [])]
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            store.learners.bulk_write([fallback[i][1] for i in collided], ordered=False)
+            for i in collided:
+                result.new.pop(fallback[i][0], None)
+            result.created -= len(collided)
+            result.updated += len(collided)
     return result
 
 

@@ -113,7 +113,8 @@ def test_five_hundred_rows() -> None:
     ]
     result = _import(store, "\n".join(lines))
     assert result.created == 500 and result.errors == []
-    assert _import(store, "\n".join(lines)).updated == 500
+    again = _import(store, "\n".join(lines))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 500)
 
 
 def test_cli_import(tmp_path: Path, monkeypatch) -> None:
@@ -127,4 +128,17 @@ def test_cli_import(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(main, ["learners", "import", str(path)])
     assert result.exit_code == 1
     assert "roster.csv:3: phone '1'" in result.output
-    assert "1 created, 0 updated, 1 rejected" in result.output
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in result.output
+
+
+def test_learner_created_meanwhile_is_updated_not_lost(monkeypatch) -> None:
+    """A learner who wrote between the lookup and the insert is updated instead."""
+    store = Store.connect(None)
+    key = "whatsapp:+2348031234567"
+    store.learners.insert_one({"_id": key, "name": "Bo", "version": 2, "progress": {}})
+    monkeypatch.setattr(store.learners, "find", lambda *a, **k: iter(()))
+    result = _import(store, "name,phone,course\nBola,+2348031234567,demo\n")
+    monkeypatch.undo()
+    assert (result.created, result.updated, result.new) == (0, 1, {})
+    doc = store.load(key)
+    assert doc["name"] == "Bola" and doc["version"] == 3 and "demo" in doc["progress"]

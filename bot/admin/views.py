@@ -393,6 +393,7 @@ def blueprint(services: Services) -> Blueprint:
             file=upload.filename[:200],
             created=result.created,
             updated=result.updated,
+            unchanged=result.unchanged,
             rejected=len(result.errors),
             invited=result.invited,
         )
