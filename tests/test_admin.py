@@ -212,6 +212,8 @@ def test_api_needs_bearer(app) -> None:
     rows = client.get("/api/v1/learners?course=demo&status=completed", headers=auth).get_json()
     assert [r["name"] for r in rows] == ["Ada Lovelace"]
     assert client.get("/api/v1/learners?status=bogus", headers=auth).status_code == 400
+    assert client.get("/api/v1/learners?limit=0", headers=auth).status_code == 400
+    assert len(client.get("/api/v1/learners?limit=2", headers=auth).get_json()) == 2
     assert client.get("/api/v1/courses/nope/report", headers=auth).status_code == 404
 
 
@@ -287,3 +289,27 @@ def test_import_with_invitations(app_parts) -> None:
     assert "start demo training" in sender.sent[0][1].text
     actions = [e["action"] for e in services.store.db["audit"].find().sort("at", 1)]
     assert actions == ["invite", "import", "import"]
+
+
+def test_repeated_wrong_tokens_are_throttled(app) -> None:
+    client = app.test_client()
+    csrf = _csrf(client.get("/admin/login").get_data(as_text=True))
+    codes = [
+        client.post("/admin/login", data={"token": "guess", "csrf_token": csrf}).status_code
+        for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    right = client.post("/admin/login", data={"token": TOKEN, "csrf_token": csrf})
+    assert right.status_code == 429  # even the right token waits out the window
+
+
+def test_content_errors_show_on_the_overview(app_parts) -> None:
+    app, services, _ = app_parts
+    (services.library.root / "broken").mkdir()
+    (services.library.root / "broken" / "course.yaml").write_text("title: [", encoding="utf-8")
+    services.library.reload()
+    client = app.test_client()
+    login(client)
+    assert "1 content error(s)" in client.get("/admin").get_data(as_text=True)
+    content = client.get("/admin/content").get_data(as_text=True)
+    assert "broken/course.yaml:1:" in content

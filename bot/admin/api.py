@@ -66,8 +66,14 @@ def blueprint(services: Services) -> Blueprint:
         status = request.args.get("status") or None
         if status and status not in STATUSES:
             return jsonify({"error": f"status must be one of {', '.join(STATUSES)}"}), 400
+        limit = request.args.get("limit", "1000")
+        if not limit.isdecimal() or not 1 <= int(limit) <= 10_000:
+            return jsonify({"error": "limit must be a number from 1 to 10000"}), 400
         rows = reports.learner_rows(
-            datetime.now(UTC), course=request.args.get("course") or None, status=status
+            datetime.now(UTC),
+            course=request.args.get("course") or None,
+            status=status,
+            limit=int(limit),
         )
         return jsonify([{k: _plain(v) for k, v in row.items()} for row in rows])
 

@@ -11,6 +11,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
+import time
+from collections import deque
 from datetime import timedelta
 
 from flask import Flask, request, session
@@ -109,3 +112,35 @@ def sign_in(name: str) -> None:
     session.permanent = True
     session["admin"] = name
     session["csrf"] = secrets.token_urlsafe(32)
+
+
+class LoginThrottle:
+    """Refuses sign-in attempts from an address after too many recent failures, so the
+    token cannot be guessed online (per process; the token itself should be long)."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0, clock=time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str) -> deque[float]:
+        failures = self._failures.setdefault(address, deque())
+        while failures and failures[0] < self._clock() - self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, address: str) -> bool:
+        with self._lock:
+            return len(self._recent(address)) >= self.limit
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            self._recent(address).append(self._clock())
+            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
+                self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)

@@ -29,6 +29,7 @@ from bot import roster
 from bot.admin import actions
 from bot.admin.auth import (
     SECURITY_HEADERS,
+    LoginThrottle,
     csrf_ok,
     csrf_token,
     current_admin,
@@ -85,6 +86,7 @@ def blueprint(services: Services) -> Blueprint:
     )
     reports = Reports(services.store)
     config = services.config
+    throttle = LoginThrottle()
 
     @bp.context_processor
     def common() -> dict[str, Any]:
@@ -137,11 +139,21 @@ def blueprint(services: Services) -> Blueprint:
             return redirect(url_for("admin.overview"))
         if request.method == "GET":
             return render_template("admin/login.html", next=_back("/admin"))
+        address = request.remote_addr or "?"
+        if throttle.blocked(address):
+            log.warning("admin: sign-in from %s refused after repeated failures", address)
+            return render_template(
+                "admin/login.html",
+                error="Too many wrong tokens. Wait a few minutes and try again.",
+                next=_back("/admin"),
+            ), 429
         if not token_matches(config, request.form.get("token", "")):
-            log.warning("admin: wrong token from %s", request.remote_addr)
+            throttle.failed(address)
+            log.warning("admin: wrong token from %s", address)
             return render_template(
                 "admin/login.html", error="That token is not right.", next=_back("/admin")
             ), 401
+        throttle.succeeded(address)
         name = (request.form.get("name") or "").strip()[:60] or "admin"
         sign_in(name)
         log.info("admin: %s signed in from %s", name, request.remote_addr)
@@ -160,7 +172,10 @@ def blueprint(services: Services) -> Blueprint:
     def overview():
         catalog = services.library.current()
         return render_template(
-            "admin/overview.html", reports=reports.overview(catalog, _now()), now=_now()
+            "admin/overview.html",
+            reports=reports.overview(catalog, _now()),
+            now=_now(),
+            content_errors=sum(not p.warning for p in services.library.problems),
         )
 
     # --- learners -----------------------------------------------------------------------
@@ -183,15 +198,16 @@ def blueprint(services: Services) -> Blueprint:
             search=filters["q"],
             limit=500,
         )
-        everyone = reports.learner_list()
+        choices = {
+            name: sorted(str(v) for v in services.store.learners.distinct(path) if v)
+            for name, path in (
+                ("roles", "profile.role"),
+                ("managers", "profile.manager"),
+                ("channels", "channel"),
+            )
+        }
         return render_template(
-            "admin/learners.html",
-            rows=rows,
-            filters=filters,
-            statuses=STATUSES,
-            roles=sorted({r["role"] for r in everyone if r["role"]}),
-            managers=sorted({r["manager"] for r in everyone if r["manager"]}),
-            channels=sorted({r["channel"] for r in everyone if r["channel"]}),
+            "admin/learners.html", rows=rows, filters=filters, statuses=STATUSES, **choices
         )
 
     @bp.get("/learners/<path:key>")
