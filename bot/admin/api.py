@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, jsonify, request
 
 from bot.admin.auth import bearer_ok
-from bot.admin.exports import _plain
+from bot.admin.exports import plain
 from bot.reports import STATUSES, Reports
 from bot.services import Services
 
@@ -75,7 +75,7 @@ def blueprint(services: Services) -> Blueprint:
             status=status,
             limit=int(limit),
         )
-        return jsonify([{k: _plain(v) for k, v in row.items()} for row in rows])
+        return jsonify([{k: plain(v) for k, v in row.items()} for row in rows])
 
     @bp.errorhandler(404)
     def not_found(_):

@@ -14,7 +14,8 @@ from bot.reports import Reports
 KINDS = ("learners", "progress", "attempts", "certificates")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A JSON-friendly value (datetimes as ISO 8601)."""
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -24,7 +25,7 @@ def _cell(value: Any) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
     if isinstance(value, list | tuple):
         value = "|".join(str(v) for v in value)
-    text = "" if value is None else str(_plain(value))
+    text = "" if value is None else str(plain(value))
     risky = text[:1] in ("=", "@", "\t", "\r") or (
         text[:1] in ("+", "-") and not text[1:].replace(".", "").isdigit()
     )
@@ -32,6 +33,7 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as CSV with the union of their columns, in first-seen order."""
     rows = list(rows)
     out = io.StringIO()
     columns: list[str] = []
@@ -45,8 +47,9 @@ def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
 
 
 def to_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as a JSON array (datetimes as ISO 8601)."""
     return json.dumps(
-        [{k: _plain(v) for k, v in row.items()} for row in rows], ensure_ascii=False, indent=1
+        [{k: plain(v) for k, v in row.items()} for row in rows], ensure_ascii=False, indent=1
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -46,7 +45,6 @@ from flows.messages import CATALOG, LANGUAGES, untranslated
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "templates"
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
 
 
