@@ -72,6 +72,21 @@ def test_login_cookie_headers_and_logout(app) -> None:
     assert client.get("/admin").status_code == 401
 
 
+def test_posts_need_a_session_first(app_parts) -> None:
+    app, _, sender = app_parts
+    client = app.test_client()
+    response = client.post(f"/admin/learners/{ADA}/nudge", data={"course": "demo"})
+    assert response.status_code == 401 and sender.sent == []
+    from io import BytesIO
+
+    big = client.post(
+        "/admin/import",
+        data={"roster": (BytesIO(b"x" * (2 * 1024 * 1024)), "r.csv")},
+        content_type="multipart/form-data",
+    )
+    assert big.status_code == 401  # refused before a large upload is read
+
+
 def test_forged_or_missing_csrf_is_refused(app_parts) -> None:
     app, services, sender = app_parts
     client = app.test_client()

@@ -99,7 +99,15 @@ def blueprint(services: Services) -> Blueprint:
     def guard():
         if request.endpoint == "admin.static":
             return None
-        if request.endpoint == "admin.import_roster":  # before the form is parsed
+        if request.endpoint not in PUBLIC_ENDPOINTS and current_admin(config) is None:
+            if not config.admin_token:
+                log.warning("admin: refused a non-local request from %s", request.remote_addr)
+                return render_template(
+                    "admin/error.html",
+                    message="Admin is only available from this machine until ADMIN_TOKEN is set.",
+                ), 403
+            return render_template("admin/login.html", next=request.full_path), 401
+        if request.endpoint == "admin.import_roster":  # signed in: allow a roster's size
             request.max_content_length = roster.MAX_BYTES + 64 * 1024
         if request.method == "POST" and not csrf_ok():
             log.warning(
@@ -112,16 +120,6 @@ def blueprint(services: Services) -> Blueprint:
                 message="This form expired or did not come from this site. "
                 "Reload the page and try again.",
             ), 400
-        if request.endpoint in PUBLIC_ENDPOINTS:
-            return None
-        if current_admin(config) is None:
-            if not config.admin_token:
-                log.warning("admin: refused a non-local request from %s", request.remote_addr)
-                return render_template(
-                    "admin/error.html",
-                    message="Admin is only available from this machine until ADMIN_TOKEN is set.",
-                ), 403
-            return render_template("admin/login.html", next=request.full_path), 401
         return None
 
     @bp.after_request
