@@ -68,7 +68,7 @@ def _outgoing(at: datetime | None, record: dict[str, Any]) -> dict[str, Any]:
         "at": at,
         "kind": "out",
         "status": record.get("status", ""),
-        "html": to_html(reply.text[:2000]),
+        "html": to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else ""),
         "error": record.get("error"),
     }
 
