@@ -330,3 +330,14 @@ def test_content_errors_show_on_the_overview(app_parts) -> None:
     assert "1 content error(s)" in client.get("/admin").get_data(as_text=True)
     content = client.get("/admin/content").get_data(as_text=True)
     assert "broken/course.yaml:1:" in content
+
+
+def test_session_key_without_token_is_shared_through_the_store(tmp_path: Path) -> None:
+    from flask import Flask
+
+    from bot.admin.auth import configure_sessions
+
+    app, services, _ = make_app(tmp_path, token="")
+    other = Flask("second-worker")
+    configure_sessions(other, services.config, services.store)
+    assert other.secret_key == app.secret_key and len(app.secret_key) == 64

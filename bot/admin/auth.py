@@ -17,8 +17,10 @@ from collections import deque
 from datetime import timedelta
 
 from flask import Flask, request, session
+from pymongo import ReturnDocument
 
 from bot.config import Config
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,12 @@ SECURITY_HEADERS = {
 }
 
 
-def configure_sessions(app: Flask, config: Config) -> None:
+def configure_sessions(app: Flask, config: Config, store: Store) -> None:
     """Give the app a signing key and strict cookie settings.
 
     The key is `SECRET_KEY` when set, else derived from `ADMIN_TOKEN` (so every worker
-    agrees and rotating the token logs everybody out), else random per process (localhost
-    mode keeps only CSRF tokens in the session).
+    agrees and rotating the token logs everybody out), else a random key kept in the
+    database (localhost mode: workers must still agree on CSRF tokens).
     """
     if app.secret_key:
         return
@@ -54,13 +56,24 @@ def configure_sessions(app: Flask, config: Config) -> None:
             config.admin_token.encode(), b"trainbot admin session v1", hashlib.sha256
         ).hexdigest()
     else:
-        app.secret_key = secrets.token_hex(32)
+        app.secret_key = _stored_key(store)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.public_base_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
+
+
+def _stored_key(store: Store) -> str:
+    """A random signing key created once and shared through the database."""
+    doc = store.db["settings"].find_one_and_update(
+        {"_id": "admin_session_key"},
+        {"$setOnInsert": {"value": secrets.token_hex(32)}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return str(doc["value"])
 
 
 def token_matches(config: Config, given: str) -> bool:
