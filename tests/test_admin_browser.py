@@ -38,12 +38,15 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
 @pytest.fixture(scope="module")
 def page(served, tmp_path_factory):
     home = tmp_path_factory.mktemp("chromium-home")
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
-    os.environ["XDG_CACHE_HOME"] = str(home / "cache")
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
+            env={
+                **os.environ,
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "XDG_CACHE_HOME": str(home / "cache"),
+            },
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
