@@ -355,5 +355,107 @@ def content_questions(course_id: str | None, limit: int) -> None:
             click.echo(f"  {when}  [{how}] {record.get('question', '')}{where}")
 
 
+@main.command()
+@click.option("--course", "course_id", help="one course (default: every course)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def report(course_id: str | None, fmt: str) -> None:
+    """Print the overview figures (the same as the admin page and API)."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.admin.exports import to_csv
+    from bot.reports import Reports
+    from bot.services import build_services
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    services = build_services(Config.from_env(), {})
+    catalog = services.library.current()
+    courses = [c for c in catalog.courses if course_id in (None, c.id)]
+    if course_id and not courses:
+        raise click.ClickException(f"no course '{course_id}'")
+    now = datetime.now(UTC)
+    rows = [Reports(services.store).course_report(c, now).as_dict() for c in courses]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+        return
+    flat = [{k: v for k, v in row.items() if k != "funnel"} for row in rows]
+    if fmt == "csv":
+        click.echo(to_csv(flat), nl=False)
+        return
+    shown = lambda v: "no data yet" if v is None else str(v)  # noqa: E731
+    for row in rows:
+        click.echo(f"{row['title']} ({row['course']})")
+        for key, value in row.items():
+            if key not in ("title", "course", "funnel"):
+                unit = " %" if key.endswith("rate") and value is not None else ""
+                click.echo(f"  {key.replace('_', ' '):<26} {shown(value)}{unit}")
+        funnel = ", ".join(f"{f['number']}:{f['reached']}" for f in row["funnel"])
+        click.echo(f"  {'reached session':<26} {funnel}")
+
+
+@main.group()
+def learners() -> None:
+    """Manage learners."""
+
+
+@learners.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--region", help="country (e.g. NG) for phone numbers without +country code")
+@click.option("--invite", is_flag=True, help="invite new learners to their first course")
+def learners_import(path: Path, region: str | None, invite: bool) -> None:
+    """Import a roster CSV (name, phone and/or slack, role, manager, course, timezone)."""
+    from datetime import UTC, datetime
+
+    from bot import roster
+    from bot.admin.actions import audit
+    from bot.admin.actions import invite as send_invitations
+    from bot.services import build_services, senders_for
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    config = Config.from_env()
+    services = build_services(config, senders_for(config) if invite else {})
+    if path.stat().st_size > roster.MAX_BYTES:
+        raise click.ClickException(f"{path} is larger than {roster.MAX_BYTES // 2**20} MB")
+    try:
+        result = roster.import_roster(
+            services.store,
+            path.read_bytes(),
+            services.library.current(),
+            datetime.now(UTC),
+            region=region.upper() if region else None,
+            slack_team=config.extra.get("SLACK_TEAM_ID") or None,
+        )
+    except roster.RosterError as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in result.errors:
+        click.echo(f"{path}:{error.line}: {error.reason}", err=True)
+    now = datetime.now(UTC)
+    invited = send_invitations(services, "cli", result.new, now) if invite else 0
+    audit(
+        services,
+        "cli",
+        "import",
+        None,
+        now,
+        file=path.name,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        rejected=len(result.errors),
+        invited=invited,
+    )
+    click.echo(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{len(result.errors)} rejected" + (f", {invited} invited" if invite else "")
+    )
+    sys.exit(1 if result.errors else 0)
+
+
 if __name__ == "__main__":
     main()

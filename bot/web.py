@@ -77,4 +77,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         channel = slack.connect(services)
         app.extensions["slack"] = channel
         app.register_blueprint(slack.blueprint(channel))
+    from bot.admin import register as register_admin
+
+    register_admin(app, services)
     return app

@@ -11,6 +11,7 @@ import string
 from collections.abc import Mapping
 
 from flows.course import Course
+from flows.messages_fr import FR
 
 CATALOG: dict[str, str] = {
     "welcome": (
@@ -314,6 +315,14 @@ CATALOG: dict[str, str] = {
     "button_review": "📖 Re-read",
     "button_quiz": "📝 Take the quiz",
     "button_skip": "⏭️ Skip",
+    "nudge": (
+        "👋 Hi {name}, a reminder from your trainer: **{course}** is waiting for you at "
+        "Session {number}. Reply **menu** to see where you are."
+    ),
+    "invitation": (
+        "👋 Hi {name}! You've been signed up for **{course}**. Reply “{phrase}” to start "
+        "your first short session whenever you're ready."
+    ),
 }
 
 
@@ -339,5 +348,24 @@ class _Blank(dict):
 def say(key: str, course: Course | None = None, /, **values: object) -> str:
     """The catalog text for `key`, the course's override first, filled with `values`."""
     overrides: Mapping[str, str] = course.messages if course else {}
-    template = overrides.get(key) or CATALOG[key]
+    template = overrides.get(key) or catalog_for(course).get(key) or CATALOG[key]
     return template.format_map(_Blank(values))
+
+
+LANGUAGES: dict[str, Mapping[str, str]] = {"en": CATALOG, "fr": FR}  # shipped catalogs
+
+
+def catalog_for(course: Course | None) -> Mapping[str, str]:
+    """The catalog in the course's `language:` (English when absent or not shipped); keys
+    a translation lacks fall back to English in `say`."""
+    language = str(course.settings.get("language") or "en") if course else "en"
+    return LANGUAGES.get(language.split("-")[0].lower(), CATALOG)
+
+
+def untranslated(translation: Mapping[str, str]) -> list[str]:
+    """Catalog keys a translation lacks or whose placeholders differ from English."""
+    return [
+        key
+        for key, text in CATALOG.items()
+        if key not in translation or placeholders(translation[key]) != placeholders(text)
+    ]

@@ -1,0 +1,149 @@
+"""What an admin can do to a learner, each recorded in the `audit` collection.
+
+Changes to a learner document bump its `version`, so a conversation that loaded the
+learner before the change fails its guarded commit, reloads and sees the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.services import Services
+from flows.events import Reply
+from flows.messages import say
+
+
+class ActionError(ValueError):
+    """The action cannot be done; the message says why, for the admin."""
+
+
+def audit(
+    services: Services, who: str, action: str, learner: str | None, now: datetime, **details: Any
+) -> None:
+    """Append one entry to the audit log (who, when, what, on whom)."""
+    services.store.db["audit"].insert_one(
+        {"at": now, "who": who, "action": action, "learner": learner, "details": details}
+    )
+
+
+def recent_audit(
+    services: Services, learner: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest audit entries, optionally for one learner."""
+    query = {"learner": learner} if learner else {}
+    return list(services.store.db["audit"].find(query).sort("at", -1).limit(limit))
+
+
+def _learner(services: Services, key: str) -> Mapping[str, Any]:
+    doc = services.store.load(key)
+    if doc is None:
+        raise ActionError("no such learner")
+    return doc
+
+
+def _course_of(services: Services, doc: Mapping[str, Any], course_id: str | None):
+    course = services.library.current().get(course_id or doc.get("active_course"))
+    if course is None or course.id not in doc.get("progress", {}):
+        raise ActionError("the learner is not enrolled in that course")
+    return course
+
+
+def nudge(services: Services, who: str, key: str, course_id: str | None, now: datetime) -> None:
+    """Send a reminder now through the outbox (refused for a learner who said STOP)."""
+    doc = _learner(services, key)
+    if doc.get("opted_out"):
+        raise ActionError("the learner opted out of reminders (STOP); no nudge sent")
+    course = _course_of(services, doc, course_id)
+    progress = doc["progress"][course.id]
+    number = course.number_of(progress.get("current") or "") or 1
+    text = say("nudge", course, name=doc.get("name") or "", course=course.title, number=number)
+    services.conversations.queue(key, [Reply(text, course_id=course.id)])
+    services.outbox.flush(key)
+    audit(services, who, "nudge", key, now, course=course.id)
+
+
+def reset(services: Services, who: str, key: str, course_id: str, now: datetime) -> None:
+    """Clear a learner's progress in a course; they start again at session 1."""
+    doc = _learner(services, key)
+    course = _course_of(services, doc, course_id)
+    before = doc["progress"][course.id]
+    fresh = {
+        **before,  # keeps quiz attempts and anything else recorded: history, not progress
+        "current": course.sessions[0].id if course.sessions else None,
+        "completed": [],
+        "completed_at": None,
+        "seconds": {},
+    }
+    services.store.learners.update_one(
+        {"_id": key}, {"$set": {f"progress.{course.id}": fresh}, "$inc": {"version": 1}}
+    )
+    audit(
+        services,
+        who,
+        "reset",
+        key,
+        now,
+        course=course.id,
+        completed_before=len(before.get("completed", [])),
+    )
+
+
+def move(
+    services: Services, who: str, key: str, course_id: str, number: int, now: datetime
+) -> None:
+    """Make session `number` the learner's current session in a course."""
+    doc = _learner(services, key)
+    course = _course_of(services, doc, course_id)
+    if not 1 <= number <= len(course.sessions):
+        raise ActionError(f"choose a session from 1 to {len(course.sessions)}")
+    session_id = course.session(number).id
+    services.store.learners.update_one(
+        {"_id": key},
+        {"$set": {f"progress.{course.id}.current": session_id}, "$inc": {"version": 1}},
+    )
+    audit(services, who, "move", key, now, course=course.id, session=session_id)
+
+
+def revoke(services: Services, who: str, code: str, reason: str, now: datetime) -> str:
+    """Revoke a certificate; returns the holder's key."""
+    certificates = services.store.db["certificates"]
+    cert = certificates.find_one({"_id": code})
+    if cert is None:
+        raise ActionError("no such certificate")
+    if cert.get("revoked"):
+        raise ActionError("the certificate is already revoked")
+    certificates.update_one(
+        {"_id": code}, {"$set": {"revoked": now, "revoked_reason": reason[:500]}}
+    )
+    audit(services, who, "revoke", cert.get("learner"), now, code=code, reason=reason[:500])
+    return str(cert.get("learner"))
+
+
+def invite(services: Services, who: str, new: Mapping[str, tuple[str, ...]], now: datetime) -> int:
+    """Invite newly imported learners to their first assigned course; returns how many.
+
+    The reply goes through the outbox like any other, so each channel's sender decides
+    how it may reach someone who has never written (a WhatsApp template outside the 24 h
+    window, a Slack DM); delivery runs in the background.
+    """
+    catalog = services.library.current()
+    invited = 0
+    for key, course_ids in new.items():
+        course = next((catalog.get(c) for c in course_ids if catalog.get(c)), None)
+        if course is None or not course.enroll:
+            continue
+        doc = services.store.load(key) or {}
+        text = say(
+            "invitation",
+            course,
+            name=doc.get("name") or "",
+            course=course.title,
+            phrase=course.enroll[0],
+        )
+        services.conversations.queue(key, [Reply(text, course_id=course.id)])
+        services.conversations.background(lambda key=key: services.outbox.flush(key))
+        audit(services, who, "invite", key, now, course=course.id)
+        invited += 1
+    return invited

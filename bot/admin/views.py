@@ -1,0 +1,435 @@
+"""The admin pages: overview, learners, a learner's timeline and actions, content,
+certification, roster import, exports, languages and the audit log.
+
+Pages are server-rendered (Jinja escapes every learner-supplied string) and work without
+JavaScript; every form carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot import roster
+from bot.admin import actions
+from bot.admin.auth import (
+    SECURITY_HEADERS,
+    LoginThrottle,
+    csrf_ok,
+    csrf_token,
+    current_admin,
+    sign_in,
+    token_matches,
+)
+from bot.admin.exports import KINDS, rows_for, to_csv, to_json
+from bot.admin.preview import previews
+from bot.outbox import reply_from_doc
+from bot.render import to_html
+from bot.reports import STATUSES, Reports
+from bot.services import Services
+from flows.messages import CATALOG, LANGUAGES, untranslated
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _back(default: str) -> str:
+    """A same-site path to return to after a form (never an open redirect)."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parsed = urlparse(target)
+    if target.startswith("/admin") and not parsed.netloc and not parsed.scheme:
+        return target
+    return default
+
+
+def _outgoing(at: datetime | None, record: dict[str, Any]) -> dict[str, Any]:
+    """A delivered or queued reply as a timeline item, rendered as the web shows it."""
+    reply = reply_from_doc(record.get("reply") or {})
+    return {
+        "at": at,
+        "kind": "out",
+        "status": record.get("status", ""),
+        "html": to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else ""),
+        "error": record.get("error"),
+    }
+
+
+def blueprint(services: Services) -> Blueprint:
+    bp = Blueprint(
+        "admin",
+        __name__,
+        url_prefix="/admin",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    )
+    reports = Reports(services.store)
+    config = services.config
+    throttle = LoginThrottle()
+
+    @bp.context_processor
+    def common() -> dict[str, Any]:
+        return {
+            "csrf_token": csrf_token,
+            "admin_name": current_admin(config),
+            "local_mode": not config.admin_token,
+            "courses": services.library.current().courses,
+        }
+
+    @bp.before_request
+    def guard():
+        if request.endpoint == "admin.static":
+            return None
+        if request.endpoint not in PUBLIC_ENDPOINTS and current_admin(config) is None:
+            if not config.admin_token:
+                log.warning("admin: refused a non-local request from %s", request.remote_addr)
+                return render_template(
+                    "admin/error.html",
+                    message="Admin is only available from this machine until ADMIN_TOKEN is set.",
+                ), 403
+            return render_template("admin/login.html", next=request.full_path), 401
+        if request.endpoint == "admin.import_roster":  # signed in: allow a roster's size
+            request.max_content_length = roster.MAX_BYTES + 64 * 1024
+        if request.method == "POST" and not csrf_ok():
+            log.warning(
+                "admin: refused a %s without a valid CSRF token from %s",
+                request.path,
+                request.remote_addr,
+            )
+            return render_template(
+                "admin/error.html",
+                message="This form expired or did not come from this site. "
+                "Reload the page and try again.",
+            ), 400
+        return None
+
+    @bp.after_request
+    def headers(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    # --- sign in ------------------------------------------------------------------------
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login():
+        if not config.admin_token:
+            return redirect(url_for("admin.overview"))
+        if request.method == "GET":
+            return render_template("admin/login.html", next=_back("/admin"))
+        address = request.remote_addr or "?"
+        if throttle.blocked(address):
+            log.warning("admin: sign-in from %s refused after repeated failures", address)
+            return render_template(
+                "admin/login.html",
+                error="Too many wrong tokens. Wait a few minutes and try again.",
+                next=_back("/admin"),
+            ), 429
+        if not token_matches(config, request.form.get("token", "")):
+            throttle.failed(address)
+            log.warning("admin: wrong token from %s", address)
+            return render_template(
+                "admin/login.html", error="That token is not right.", next=_back("/admin")
+            ), 401
+        throttle.succeeded(address)
+        name = (request.form.get("name") or "").strip()[:60] or "admin"
+        sign_in(name)
+        actions.audit(services, name, "sign_in", None, _now(), address=address)
+        log.info("admin: %s signed in from %s", name, request.remote_addr)
+        return redirect(_back(url_for("admin.overview")))
+
+    @bp.post("/logout")
+    def logout():
+        from flask import session
+
+        session.clear()
+        return redirect(url_for("admin.login"))
+
+    # --- overview -----------------------------------------------------------------------
+
+    @bp.get("")
+    def overview():
+        catalog = services.library.current()
+        return render_template(
+            "admin/overview.html",
+            reports=reports.overview(catalog, _now()),
+            now=_now(),
+            content_errors=sum(not p.warning for p in services.library.problems),
+        )
+
+    # --- learners -----------------------------------------------------------------------
+
+    @bp.get("/learners")
+    def learners():
+        filters = {
+            name: (request.args.get(name) or "").strip()[:100] or None
+            for name in ("course", "status", "role", "manager", "channel", "q")
+        }
+        if filters["status"] and filters["status"] not in STATUSES:
+            filters["status"] = None
+        rows = reports.learner_rows(
+            _now(),
+            course=filters["course"],
+            status=filters["status"],
+            role=filters["role"],
+            manager=filters["manager"],
+            channel=filters["channel"],
+            search=filters["q"],
+            limit=500,
+        )
+        choices = {
+            name: sorted(str(v) for v in services.store.learners.distinct(path) if v)
+            for name, path in (
+                ("roles", "profile.role"),
+                ("managers", "profile.manager"),
+                ("channels", "channel"),
+            )
+        }
+        return render_template(
+            "admin/learners.html", rows=rows, filters=filters, statuses=STATUSES, **choices
+        )
+
+    @bp.get("/learners/<path:key>")
+    def learner(key: str):
+        doc = services.store.load(key)
+        if doc is None:
+            abort(404)
+        catalog = services.library.current()
+        enrolments = []
+        for course_id, progress in (doc.get("progress") or {}).items():
+            course = catalog.get(course_id)
+            sessions = [
+                {
+                    "number": n,
+                    "id": s.id,
+                    "title": s.title,
+                    "done": s.id in progress.get("completed", []),
+                    "current": s.id == progress.get("current"),
+                    "minutes": round((progress.get("seconds") or {}).get(s.id, 0) / 60, 1),
+                    "questions": (doc.get("history") or {}).get(s.id, []),
+                }
+                for n, s in enumerate(course.sessions if course else (), start=1)
+            ]
+            enrolments.append(
+                {
+                    "id": course_id,
+                    "title": course.title if course else f"{course_id} (no longer served)",
+                    "progress": progress,
+                    "sessions": sessions,
+                    "attempts": progress.get("attempts") or [],
+                }
+            )
+        deliveries = list(
+            services.store.deliveries.find({"learner": key}).sort("seq", -1).limit(100)
+        )
+        inbound = list(services.store.events.find({"learner": key}).sort("at", -1).limit(100))
+        timeline = sorted(
+            [_outgoing(d.get("at"), d) for d in deliveries]
+            + [_outgoing(o.get("created_at"), {**o, "status": "queued"}) for o in doc["outbox"]]
+            + [
+                {"at": e.get("at"), "kind": "in", "status": "received", "text": e.get("text", "")}
+                for e in inbound
+            ],
+            key=lambda item: item["at"] or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+        certificates = list(services.store.db["certificates"].find({"learner": key}))
+        return render_template(
+            "admin/learner.html",
+            key=key,
+            doc=doc,
+            enrolments=enrolments,
+            timeline=timeline[:150],
+            certificates=certificates,
+            audit=actions.recent_audit(services, key, 50),
+            now=_now(),
+        )
+
+    def _act(key: str, run) -> Response:
+        try:
+            run()
+        except actions.ActionError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Done.", "ok")
+        return redirect(url_for("admin.learner", key=key))
+
+    @bp.post("/learners/<path:key>/nudge")
+    def nudge(key: str):
+        who = current_admin(config) or "admin"
+        return _act(
+            key,
+            lambda: actions.nudge(services, who, key, request.form.get("course"), _now()),
+        )
+
+    @bp.post("/learners/<path:key>/reset")
+    def reset(key: str):
+        who = current_admin(config) or "admin"
+        if request.form.get("confirm") != "yes":
+            flash("Tick the confirmation box to reset progress.", "error")
+            return redirect(url_for("admin.learner", key=key))
+        return _act(
+            key,
+            lambda: actions.reset(services, who, key, request.form.get("course", ""), _now()),
+        )
+
+    @bp.post("/learners/<path:key>/move")
+    def move(key: str):
+        who = current_admin(config) or "admin"
+        number = request.form.get("number", "")
+        if not number.isdecimal():
+            flash("Choose a session number.", "error")
+            return redirect(url_for("admin.learner", key=key))
+        return _act(
+            key,
+            lambda: actions.move(
+                services, who, key, request.form.get("course", ""), int(number), _now()
+            ),
+        )
+
+    @bp.post("/certificates/<code>/revoke")
+    def revoke(code: str):
+        who = current_admin(config) or "admin"
+        try:
+            actions.revoke(services, who, code, request.form.get("reason", ""), _now())
+            flash(f"Certificate {code} revoked.", "ok")
+        except actions.ActionError as exc:
+            flash(str(exc), "error")
+        return redirect(_back(url_for("admin.certification")))
+
+    # --- content, certification, languages, audit ----------------------------------------
+
+    @bp.get("/content")
+    def content():
+        catalog = services.library.current()
+        return render_template(
+            "admin/content.html",
+            problems=services.library.problems,
+            loaded_at=services.library.loaded_at,
+            details=[
+                {
+                    "course": c,
+                    "previews": previews(c),
+                    "quiz": reports.quiz_items(c),
+                    "questions": reports.questions(c),
+                }
+                for c in catalog.courses
+            ],
+        )
+
+    @bp.get("/certification")
+    def certification():
+        catalog = services.library.current()
+        course = catalog.get(request.args.get("course")) or (
+            catalog.courses[0] if catalog.courses else None
+        )
+        data = reports.certification(course, _now()) if course else None
+        report = reports.course_report(course, _now()) if course else None
+        return render_template(
+            "admin/certification.html",
+            course=course,
+            data=data,
+            report=report,
+            certificates=reports.certificate_rows(course.id if course else None),
+            now=_now(),
+        )
+
+    @bp.get("/languages")
+    def languages():
+        catalog = services.library.current()
+        return render_template(
+            "admin/languages.html",
+            total=len(CATALOG),
+            languages=[
+                {"code": code, "missing": untranslated(texts)} for code, texts in LANGUAGES.items()
+            ],
+            course_languages=[
+                (c, str(c.settings.get("language") or "en")) for c in catalog.courses
+            ],
+            shipped=set(LANGUAGES),
+            english=CATALOG,
+        )
+
+    @bp.get("/audit")
+    def audit():
+        return render_template("admin/audit.html", entries=actions.recent_audit(services))
+
+    # --- roster import and exports -------------------------------------------------------
+
+    @bp.route("/import", methods=["GET", "POST"])
+    def import_roster():
+        if request.method == "GET":
+            return render_template("admin/import.html", result=None)
+        upload = request.files.get("roster")
+        if upload is None or not upload.filename:
+            return render_template(
+                "admin/import.html", result=None, error="Choose a CSV file."
+            ), 400
+        try:
+            result = roster.import_roster(
+                services.store,
+                upload.read(roster.MAX_BYTES + 1),
+                services.library.current(),
+                _now(),
+                region=(request.form.get("region") or "").strip().upper() or None,
+                slack_team=config.extra.get("SLACK_TEAM_ID") or None,
+            )
+        except roster.RosterError as exc:
+            return render_template("admin/import.html", result=None, error=str(exc)), 400
+        who = current_admin(config) or "admin"
+        if request.form.get("invite") == "yes":
+            result.invited = actions.invite(services, who, result.new, _now())
+        actions.audit(
+            services,
+            who,
+            "import",
+            None,
+            _now(),
+            file=upload.filename[:200],
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            rejected=len(result.errors),
+            invited=result.invited,
+        )
+        return render_template("admin/import.html", result=result)
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def too_large(_):
+        if request.endpoint != "admin.import_roster":
+            return render_template("admin/error.html", message="The request is too large."), 413
+        error = f"The file is larger than {roster.MAX_BYTES // (1024 * 1024)} MB."
+        return render_template("admin/import.html", result=None, error=error), 413
+
+    @bp.get("/export/<kind>.<fmt>")
+    def export(kind: str, fmt: str):
+        if kind not in KINDS or fmt not in ("csv", "json"):
+            abort(404)
+        rows = rows_for(reports, kind, _now(), request.args.get("course") or None)
+        body = to_csv(rows) if fmt == "csv" else to_json(rows)
+        stamp = _now().strftime("%Y%m%d")
+        return Response(
+            body,
+            mimetype="text/csv" if fmt == "csv" else "application/json",
+            headers={"Content-Disposition": f'attachment; filename="{kind}-{stamp}.{fmt}"'},
+        )
+
+    return bp

@@ -1,0 +1,19 @@
+"""A channel sender that records what it would send (for admin actions such as nudges)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.events import Reply
+
+
+class RecordingSender:
+    """Implements the outbox `Sender` protocol by keeping every reply in `sent`."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Reply]] = []
+
+    def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
+        self.sent.append((str(learner.get("_id")), reply))
+        return f"fake-{len(self.sent)}"

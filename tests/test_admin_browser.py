@@ -1,0 +1,130 @@
+"""The admin pages in a real headless Chromium (Playwright driving the Debian executable).
+
+Screenshots of the overview and a learner page go to test-artifacts/ for review.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.admin_app import TOKEN, make_app
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
+    app, services, sender = make_app(tmp_path_factory.mktemp("admin"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", (services, sender)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def page(served, tmp_path_factory):
+    home = tmp_path_factory.mktemp("chromium-home")
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            env={
+                **os.environ,
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "XDG_CACHE_HOME": str(home / "cache"),
+            },
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        browser.close()
+
+
+def test_admin_in_a_browser(served, page, tmp_path: Path) -> None:
+    base, (services, sender) = served
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # Sign in.
+    page.goto(f"{base}/admin")
+    page.fill("input[name=token]", TOKEN)
+    page.fill("input[name=name]", "Lead")
+    page.click("button[type=submit]")
+    course = page.locator("#course-demo")
+    assert course.locator('[data-figure="enrolled"]').inner_text() == "3"
+    assert course.locator('[data-figure="completed"]').inner_text() == "1"
+    assert course.locator('[data-figure="completion_rate"]').inner_text() == "33.3 %"
+    assert course.locator("svg.funnel rect.bar").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "admin-overview.png"), full_page=True)
+
+    # Filter the learner table.
+    page.click("nav >> text=Learners")
+    page.fill("input[name=q]", "hopper")  # live filter, no round trip
+    assert page.locator("#learners tbody tr:visible").count() == 1
+    page.fill("input[name=q]", "")
+    with page.expect_navigation():
+        page.select_option("select[name=status]", "in_progress")  # submits on change
+    rows = page.locator("#learners tbody tr")
+    assert rows.count() == 1 and "Grace Hopper" in rows.first.inner_text()
+    assert "status=in_progress" in page.url
+
+    # Open a learner and send a nudge.
+    page.click("text=Grace Hopper")
+    assert "Topic 3" in page.locator("li.current").inner_text()
+    page.click("text=Send a nudge now")
+    assert page.locator(".banner.ok").inner_text() == "Done."
+    assert [key for key, _ in sender.sent] == ["slack:T1:U2"]
+    assert "nudge" in page.locator("section", has_text="Audit").last.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "admin-learner-nudged.png"), full_page=True)
+    page.goto(f"{base}/admin/learners/whatsapp:+15550000001")
+    assert "What is a Gold partner?" in page.content()
+    assert "63016" in page.locator("ol.timeline").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "admin-learner.png"), full_page=True)
+    for name in ("certification", "content", "languages"):
+        page.click(f"nav >> text={name.title()}")
+        page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
+
+    # Import a CSV with one bad row.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "name;phone;role;course\nBola;+234 803 123 4567;installer;demo\nBad;12;installer;demo\n",
+        encoding="utf-8",
+    )
+    page.click("nav >> text=Import")
+    page.set_input_files("input[name=roster]", str(roster))
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator('[data-figure="created"]').inner_text() == "1"
+    errors = page.locator("#import-errors tbody tr")
+    assert errors.count() == 1 and errors.first.inner_text().startswith("3")
+    assert services.store.load("whatsapp:+2348031234567") is not None
+
+    # Download an export.
+    page.click("nav >> text=Overview")
+    with page.expect_download() as download:
+        page.click("a[href$='progress.csv']")
+    path = tmp_path / "progress.csv"
+    download.value.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("key,course,name") and "Bola" in text
