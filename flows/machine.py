@@ -127,7 +127,12 @@ def step(learner: Learner, catalog: Catalog, event: Inbound, now: datetime) -> O
         return _no_course(turn)
     if not course.sessions:
         return _leave_empty(turn, course)
-    return IN_COURSE[command.name](_settle(turn, course), course, command)
+    lost = _lost_session(turn, course)
+    turn = _settle(turn, course)
+    if lost and command.name in (Cmd.NEXT, Cmd.COMPLETE):
+        # The learner has not seen the session they were moved to: show it, not complete it.
+        return _start_session(turn, course, _number(turn, course)).done()
+    return IN_COURSE[command.name](turn, course, command)
 
 
 # --- bookkeeping ---------------------------------------------------------------------
@@ -169,11 +174,17 @@ def _number(turn: Turn, course: Course) -> int:
     return course.number_of(_progress(turn, course).current or "") or 1
 
 
+def _lost_session(turn: Turn, course: Course) -> bool:
+    """Whether the learner's current session was removed from the course by an author."""
+    current = _progress(turn, course).current
+    return bool(current) and course.number_of(current) is None
+
+
 def _settle(turn: Turn, course: Course) -> Turn:
     """Make sure the learner's current session exists; if an author removed it, move them to
     their first unfinished session (position-free, so edits never corrupt progress)."""
     progress = _progress(turn, course)
-    if progress.current and course.number_of(progress.current):
+    if progress.current and not _lost_session(turn, course):
         return turn
     target = _first_open(course, progress)
     turn = _set_progress(turn, course, replace(progress, current=course.session(target).id))

@@ -286,6 +286,17 @@ def test_removed_session_moves_learner_to_first_unfinished_and_says_so():
     assert progress(outcome).current == "s4"
 
 
+def test_next_after_a_removed_session_shows_the_new_current_one_without_completing_it():
+    learner = run(*ON_3).learner  # completed s1, s2, on s3
+    edited = replace(COURSE, sessions=tuple(s for s in COURSE.sessions if s.id != "s3"))
+    for command in ("next", "complete"):
+        outcome = send(learner, command, catalog=Catalog((edited,)))
+        assert "has been removed" in said(outcome)
+        assert "Session 3: Topic 4" in said(outcome)
+        assert progress(outcome).current == "s4"
+        assert progress(outcome).completed == ("s1", "s2")
+
+
 def test_inserted_and_renamed_sessions_keep_progress_by_id():
     learner = run(*ON_3).learner
     new = Session("intro", "New intro", "Inserted at the front.")
