@@ -65,15 +65,7 @@ class Jobs:
         self.collection.update_one(
             {"_id": job_id},
             {
-                "$set": {
-                    "kind": kind,
-                    "due": due,
-                    "data": dict(data),
-                    "status": "pending",
-                    "claim": None,
-                    "attempts": 0,
-                    "error": "",
-                },
+                "$set": {**_pending(kind, due, data), "error": ""},
                 "$unset": {"finished_at": ""},  # else the TTL index could delete it
             },
             upsert=True,
@@ -84,16 +76,7 @@ class Jobs:
         their schedule across restarts)."""
         self.collection.update_one(
             {"_id": job_id},
-            {
-                "$setOnInsert": {
-                    "kind": kind,
-                    "due": due,
-                    "data": dict(data),
-                    "status": "pending",
-                    "claim": None,
-                    "attempts": 0,
-                }
-            },
+            {"$setOnInsert": _pending(kind, due, data)},
             upsert=True,
         )
 
@@ -222,3 +205,15 @@ def _claimable(doc: Mapping[str, Any], now: datetime) -> bool:
 def _aware(value: datetime) -> datetime:
     # Only a client without tz_aware returns naive datetimes; they are UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _pending(kind: str, due: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a job waiting to run."""
+    return {
+        "kind": kind,
+        "due": due,
+        "data": dict(data),
+        "status": "pending",
+        "claim": None,
+        "attempts": 0,
+    }

@@ -425,6 +425,11 @@ def _complete(turn: Turn, course: Course, _: Command) -> Outcome:
     turn, finished = _complete_current(turn, course)
     if finished:
         return _celebrate(turn, course)
+    return _marked_complete(turn, course, number)
+
+
+def _marked_complete(turn: Turn, course: Course, number: int) -> Outcome:
+    """What `complete` says once session `number` is done but the course is not."""
     if number < len(course.sessions):
         return turn.say(
             "marked_complete",
@@ -1027,18 +1032,10 @@ def _quiz_passed(turn: Turn, course: Course, session: Session, attempt: QuizAtte
             ).done(CourseCompleted(course.id))
         return _celebrate(turn, course)
     turn = _set_progress(turn, course, progress)
-    last = number == len(course.sessions)
     if attempt.advance:
+        last = number == len(course.sessions)
         return _after_last(turn, course) if last else _deliver(turn, course, number + 1).done()
-    if last:
-        return _after_last(turn.say("marked_complete_last", course, number=number), course)
-    return turn.say(
-        "marked_complete",
-        course,
-        number=number,
-        next=number + 1,
-        buttons=[Button(say("button_next", course), "next")],
-    ).done()
+    return _marked_complete(turn, course, number)
 
 
 def _quiz_failed(turn: Turn, course: Course, session: Session) -> Outcome:
