@@ -113,6 +113,9 @@ class Store:
             return cls(client, pymongo.uri_parser.parse_uri(uri).get("database") or db_name)
         import mongomock_ng
 
+        from bot import embedded
+
+        embedded.install()
         return cls(mongomock_ng.MongoClient(tz_aware=True), db_name, embedded=True)
 
     def ensure_indexes(self) -> None:
