@@ -1,6 +1,37 @@
-"""`make bench`: run every benchmark and print its figures."""
+"""`make bench`: run every section, then print one table of figures and the machine.
 
-from bench import whatsapp_webhook
+Each section is a function returning `bench.table.Figure`s; register a new one (Slack
+events, the assistant's hit@3 and token ratio) by adding one line to `SECTIONS`.
+"""
+
+import sys
+import time
+
+from bench import content_check, gunicorn_webhooks, memory, whatsapp_webhook
+from bench.table import Figure, Section, machine, render
+
+SECTIONS: dict[str, Section] = {
+    "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
+    "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
+    "content check": content_check.section,
+    "memory and document size": memory.section,
+}
+
+
+def main(only: list[str]) -> None:
+    figures: list[Figure] = []
+    for title, section in SECTIONS.items():
+        if only and not any(word in title for word in only):
+            continue
+        started = time.perf_counter()
+        print(f"… {title}", file=sys.stderr, flush=True)
+        figures += section()
+        print(f"  done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(render(figures))
+    print(f"\nmachine: {machine()}")
+    unmet = [f for f in figures if f.met is False]
+    print(f"targets: {sum(f.met is True for f in figures)} met, {len(unmet)} not met")
+
 
 if __name__ == "__main__":
-    whatsapp_webhook.main()
+    main(sys.argv[1:])

@@ -124,8 +124,9 @@ class Store:
         self.learners.create_index([("outbox.next_at", 1)], sparse=True)
         self.deliveries.create_index([("learner", 1), ("seq", 1)])
         self.deliveries.create_index([("provider_ids", 1)], sparse=True)
-        self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
-        self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+        if not self.embedded:  # the embedded store re-scans every TTL index on every query
+            self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+            self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
 
     def ping(self) -> bool:
         """Whether the database answers."""

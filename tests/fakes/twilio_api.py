@@ -64,6 +64,9 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as api.twilio.com does
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
+
             def log_message(self, *args: object) -> None:
                 pass
 
