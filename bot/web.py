@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, abort, jsonify, send_from_directory
+from pymongo.errors import PyMongoError
 from werkzeug.security import safe_join
 
 from bot.channels import web as web_channel
@@ -28,6 +29,13 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         services = build_services(config, senders_for(config), pool.submit)
     app.extensions["trainbot"] = services
     instrument(app, lambda: services.store.pending_count())
+
+    @app.errorhandler(PyMongoError)
+    def store_unavailable(exc: PyMongoError):
+        """The database failed mid-request: nothing was saved; 503 tells Twilio and Slack
+        to retry (the message id makes the retry safe) instead of a 500 with a traceback."""
+        log.error("store unavailable: %s: %s", type(exc).__name__, exc)
+        return jsonify({"error": "temporarily unavailable, please retry"}), 503
 
     @app.get("/readyz")
     def readyz():
