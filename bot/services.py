@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.assistant import Assistant
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
+from bot.guard import FailureLimiter
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 
@@ -46,6 +47,7 @@ class Services:
     library: Library
     outbox: Outbox
     conversations: Conversations
+    guard: FailureLimiter = field(default_factory=FailureLimiter)  # webhooks' per-IP limit
 
 
 def build_services(

@@ -64,8 +64,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     def media(course_id: str, name: str):
         """Files a session references, from its course's `media/` folder and nowhere else."""
         folder = services.library.folder_of(course_id)
-        if folder is None or safe_join(str(folder / "media"), name) is None:
-            abort(404)
+        hidden = any(part.startswith(".") for part in name.replace("\\", "/").split("/"))
+        if folder is None or hidden or safe_join(str(folder / "media"), name) is None:
+            abort(404)  # dot-files (.env, .git) are never media, even inside media/
         return send_from_directory(folder / "media", name, max_age=3600)
 
     if config.simulator:
