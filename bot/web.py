@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, abort, jsonify, send_from_directory
 from pymongo.errors import PyMongoError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from bot.channels import web as web_channel
@@ -24,6 +25,11 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    hops = config.extra.get("TRUSTED_PROXY_HOPS", "0").strip()
+    if hops.isdecimal() and int(hops) > 0:
+        # behind N proxies that set X-Forwarded-*: the client's address for per-IP limits
+        n = int(hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if services is None:
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
         services = build_services(config, senders_for(config), pool.submit)

@@ -243,3 +243,23 @@ def test_the_limiter_window_slides_and_memory_is_bounded():
     for address in "bcdef":
         guard.failed(address)
     assert len(guard._failures) == 3 and "a" not in guard._failures
+
+
+def test_behind_a_proxy_the_limit_is_per_client_address(fake: FakeTwilio):
+    """With TRUSTED_PROXY_HOPS=1 the address is the one the proxy saw (X-Forwarded-For);
+    without it every request seems to come from the proxy and shares one budget."""
+    params = message(1, ADA, "hello")
+    for hops, expected in (("1", [403, 403]), ("0", [403, 429])):
+        bot = Served(fake, TRUSTED_PROXY_HOPS=hops)
+        bot.services.guard = FailureLimiter(limit=1)
+        codes = [
+            bot.client()
+            .post(
+                WEBHOOK_PATH,
+                data=params,
+                headers={"X-Twilio-Signature": "x", "X-Forwarded-For": address},
+            )
+            .status_code
+            for address in ("203.0.113.1", "203.0.113.2")
+        ]
+        assert codes == expected, hops
