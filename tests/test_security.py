@@ -263,3 +263,15 @@ def test_behind_a_proxy_the_limit_is_per_client_address(fake: FakeTwilio):
             for address in ("203.0.113.1", "203.0.113.2")
         ]
         assert codes == expected, hops
+
+
+def test_a_learner_flooding_the_webhook_gets_one_slow_down_and_no_state_change(bot: Served):
+    """More than 30 messages a minute from one learner: Twilio still gets 200 (no retries),
+    the learner gets one "slow down" reply, and the rest changes nothing."""
+    codes = [bot.post(message(n, ADA, "help")).status_code for n in range(40)]
+    assert codes == [200] * 40
+    sent = [m["Body"][0] for m in bot.fake.messages]
+    assert sum("a lot of messages" in body for body in sent) == 1
+    assert len(sent) == 31
+    doc = bot.store.load(ADA) or {}
+    assert doc["version"] == 31 and len(doc["processed"]) == 31
