@@ -1,31 +1,38 @@
-"""Run the benchmark sections: `python -m bench [SECTION ...]` (default: all)."""
+"""`make bench`: run every section, then print one table of figures and the machine.
 
-from __future__ import annotations
+Each section is a function returning `bench.table.Figure`s; register a new one (Slack
+events, the assistant's hit@3 and token ratio) by adding one line to `SECTIONS`.
+"""
 
-import importlib
 import sys
 import time
 
-# name → module with `run() -> list[str]`; add a section by adding a line here.
-SECTIONS = {
-    "assistant": "bench.assistant",
+from bench import assistant, content_check, gunicorn_webhooks, memory, whatsapp_webhook
+from bench.table import Figure, Section, machine, render
+
+SECTIONS: dict[str, Section] = {
+    "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
+    "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
+    "content check": content_check.section,
+    "memory and document size": memory.section,
+    "assistant retrieval and prompt size": assistant.section,
 }
 
 
-def main(argv: list[str]) -> int:
-    wanted = argv or list(SECTIONS)
-    unknown = [name for name in wanted if name not in SECTIONS]
-    if unknown:
-        print(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-        return 2
-    for name in wanted:
+def main(only: list[str]) -> None:
+    figures: list[Figure] = []
+    for title, section in SECTIONS.items():
+        if only and not any(word in title for word in only):
+            continue
         started = time.perf_counter()
-        print(f"== {name}")
-        for line in importlib.import_module(SECTIONS[name]).run():
-            print(f"   {line}")
-        print(f"   ({time.perf_counter() - started:.1f} s)")
-    return 0
+        print(f"… {title}", file=sys.stderr, flush=True)
+        figures += section()
+        print(f"  done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(render(figures))
+    print(f"\nmachine: {machine()}")
+    unmet = [f for f in figures if f.met is False]
+    print(f"targets: {sum(f.met is True for f in figures)} met, {len(unmet)} not met")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

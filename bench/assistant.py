@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.table import Figure
 from bot import tokens
 from bot.assistant import HISTORY_ANSWER, Assistant, Settings, trim
 from bot.content import check
@@ -50,7 +51,8 @@ def _naive(assistant: Assistant, course: Course, ask: Ask, history: list[dict]) 
     return tokens.count_messages(messages)
 
 
-def run() -> list[str]:
+def section() -> list[Figure]:
+    """Retrieval quality and prompt size on the sample courses' question set."""
     started = time.perf_counter()
     courses = {c.id: c for c in check(ROOT / "content").courses}
     tokens.count("warm up")
@@ -86,17 +88,47 @@ def run() -> list[str]:
         whole.append({"q": question, "a": answer})
     n = len(questions)
     average, naive_average = sum(ours) / n, sum(naive) / n
+    ratio = average / naive_average
+    hit3 = hits["enrolled"][1] / n
+    where = (
+        f"{n} questions, {len(courses)} sample courses, "
+        f"{sum(len(c.sessions) for c in courses.values())} sessions, 1 learner"
+    )
+    name = "assistant"
     return [
-        f"{n} questions on {len(courses)} sample courses "
-        f"({sum(len(c.sessions) for c in courses.values())} sessions); 1 simulated learner",
-        f"retrieval, learner on session 1:        hit@1 {hits['enrolled'][0] / n:.2f}  "
-        f"hit@3 {hits['enrolled'][1] / n:.2f}",
-        f"retrieval, learner on the answering one: hit@1 {hits['reading'][0] / n:.2f}  "
-        f"hit@3 {hits['reading'][1] / n:.2f}",
-        f"avg prompt tokens per question: {average:.0f} (max {max(ours)}, "
-        f"budget {Settings.prompt_tokens})",
-        f"naive prompt (whole course + whole history): {naive_average:.0f} tokens",
-        f"token ratio: {average / naive_average:.3f} (target ≤ 0.25)",
-        f"avg retrieval time: {1000 * search_seconds / (2 * n):.2f} ms; "
-        f"content + tiktoken load {load:.2f} s",
+        Figure(
+            name,
+            "retrieval hit@1 / hit@3, learner on session 1",
+            f"{hits['enrolled'][0] / n:.2f} / {hit3:.2f}",
+            "hit@3 ≥ 0.9",
+            hit3 >= 0.9,
+            where,
+        ),
+        Figure(
+            name,
+            "retrieval hit@1 / hit@3, learner on the answering session",
+            f"{hits['reading'][0] / n:.2f} / {hits['reading'][1] / n:.2f}",
+            conditions=where,
+        ),
+        Figure(
+            name,
+            "prompt tokens per question (avg / max)",
+            f"{average:.0f} / {max(ours)}",
+            f"budget {Settings.prompt_tokens}",
+            max(ours) <= Settings.prompt_tokens,
+            where,
+        ),
+        Figure(
+            name,
+            "naive prompt (whole course + whole history)",
+            f"{naive_average:.0f}",
+            conditions=where,
+        ),
+        Figure(name, "token ratio (ours ÷ naive)", f"{ratio:.3f}", "≤ 0.25", ratio <= 0.25, where),
+        Figure(
+            name,
+            "retrieval time per question",
+            f"{1000 * search_seconds / (2 * n):.2f} ms",
+            conditions=f"content + tiktoken load {load:.2f} s",
+        ),
     ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import threading
 import time
 
@@ -18,6 +17,7 @@ import requests
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from bench.table import Figure, percentile, render
 from bot.channels.whatsapp import WEBHOOK_PATH
 from bot.config import Config
 from bot.web import create_app
@@ -26,16 +26,8 @@ from tests.fakes.twilio_api import FakeTwilio
 ACCOUNT, TOKEN, PUBLIC = "AC" + "0" * 32, "bench-token", "https://bot.example.com"
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--learners", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=6, help="`next` messages per learner")
-    args = parser.parse_args()
+def measure(learners: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Webhook answer times and times until the first reply reached the fake API."""
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
     validator = RequestValidator(TOKEN)
@@ -70,28 +62,47 @@ def main() -> None:
             response.raise_for_status()
             return time.perf_counter() - started
 
-        for learner in range(args.learners):
+        for learner in range(learners):
             post(learner, "I am a new partner")
-        fake.wait_for(2 * args.learners, timeout=60)
+        fake.wait_for(2 * learners, timeout=60)
         webhook, end_to_end = [], []
-        for _ in range(args.rounds):
-            for learner in range(args.learners):
+        for _ in range(rounds):
+            for learner in range(learners):
                 before = len(fake.messages)
                 started = time.perf_counter()
                 webhook.append(post(learner, "next"))
                 fake.wait_for(before + 1, timeout=10)
                 end_to_end.append(time.perf_counter() - started)
         server.shutdown()
-    ms = 1000
-    print(
-        f"whatsapp webhook `next`, {args.learners} learners on the embedded store, "
-        f"{len(webhook)} requests:\n"
-        f"  webhook answer  p50 {percentile(webhook, 0.5) * ms:.1f} ms  "
-        f"p99 {percentile(webhook, 0.99) * ms:.1f} ms  "
-        f"mean {statistics.mean(webhook) * ms:.1f} ms\n"
-        f"  first reply at the Twilio API  p50 {percentile(end_to_end, 0.5) * ms:.1f} ms  "
-        f"p99 {percentile(end_to_end, 0.99) * ms:.1f} ms"
-    )
+    return webhook, end_to_end
+
+
+def section(learners: int = 50, rounds: int = 4) -> list[Figure]:
+    webhook, end_to_end = measure(learners, rounds)
+    ms, name = 1000, "whatsapp webhook (werkzeug)"
+    conditions = f"one at a time, {learners} learners in the embedded store"
+    return [
+        Figure(
+            name,
+            "`next` answer p50 / p99",
+            f"{percentile(webhook, 0.5) * ms:.1f} / {percentile(webhook, 0.99) * ms:.1f} ms",
+            conditions=conditions,
+        ),
+        Figure(
+            name,
+            "first reply at Twilio p50 / p99",
+            f"{percentile(end_to_end, 0.5) * ms:.1f} / {percentile(end_to_end, 0.99) * ms:.1f} ms",
+            conditions=conditions,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=6, help="`next` messages per learner")
+    args = parser.parse_args()
+    print(render(section(args.learners, args.rounds)))
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class _Seq(list):
     lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10x faster
     """SafeLoader whose mappings and sequences carry 1-based line numbers."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:

@@ -84,6 +84,8 @@ def configure_logging(level: int = logging.INFO, json_lines: bool | None = None)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # twilio logs every REST call as ten INFO lines (URL, each header): noise, not events
+    logging.getLogger("twilio.http_client").setLevel(max(level, logging.WARNING))
 
 
 def instrument(app: Flask, pending: Callable[[], int]) -> None:

@@ -84,6 +84,7 @@ def _inline(children: list[Token], style: Style) -> str:
     return "".join(stack[0][1])
 
 
+@lru_cache(maxsize=1024)  # the same sessions and menus are rendered for every learner
 def to_chat(markdown: str, style: Style) -> str:
     """Markdown as WhatsApp or Slack text: paragraphs, headings, lists, quotes and code.
 

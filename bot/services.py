@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.assistant import Assistant, Settings
@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
 from bot.engagement import Engagement, build_engagement
+from bot.guard import FailureLimiter
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 
@@ -53,6 +54,7 @@ class Services:
     outbox: Outbox
     conversations: Conversations
     engagement: Engagement | None = None
+    guard: FailureLimiter = field(default_factory=FailureLimiter)  # webhooks' per-IP limit
 
 
 def build_services(

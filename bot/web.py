@@ -6,6 +6,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, abort, jsonify, send_from_directory
+from pymongo.errors import PyMongoError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
 from bot import certificates
@@ -24,11 +26,23 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    hops = config.extra.get("TRUSTED_PROXY_HOPS", "0").strip()
+    if hops.isdecimal() and int(hops) > 0:
+        # behind N proxies that set X-Forwarded-*: the client's address for per-IP limits
+        n = int(hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if services is None:
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
         services = build_services(config, senders_for(config), pool.submit)
     app.extensions["trainbot"] = services
     instrument(app, lambda: services.store.pending_count())
+
+    @app.errorhandler(PyMongoError)
+    def store_unavailable(exc: PyMongoError):
+        """The database failed mid-request: nothing was saved; 503 tells Twilio and Slack
+        to retry (the message id makes the retry safe) instead of a 500 with a traceback."""
+        log.error("store unavailable: %s: %s", type(exc).__name__, exc)
+        return jsonify({"error": "temporarily unavailable, please retry"}), 503
 
     @app.get("/readyz")
     def readyz():
@@ -57,8 +71,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     def media(course_id: str, name: str):
         """Files a session references, from its course's `media/` folder and nowhere else."""
         folder = services.library.folder_of(course_id)
-        if folder is None or safe_join(str(folder / "media"), name) is None:
-            abort(404)
+        hidden = any(part.startswith(".") for part in name.replace("\\", "/").split("/"))
+        if folder is None or hidden or safe_join(str(folder / "media"), name) is None:
+            abort(404)  # dot-files (.env, .git) are never media, even inside media/
         return send_from_directory(folder / "media", name, max_age=3600)
 
     if services.engagement is not None:

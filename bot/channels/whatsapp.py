@@ -357,6 +357,8 @@ def blueprint(services: Services) -> Blueprint:
         query = request.query_string.decode("utf-8", "replace")
         url = config.public_base_url + request.path + (f"?{query}" if query else "")
         if not signature or not validator.validate(url, request.form, signature):
+            if services.guard.failed(request.remote_addr or "-"):
+                abort(429)  # a flood of forged requests: logged once by the guard
             log.warning(
                 "whatsapp: refused %s with %s signature (check PUBLIC_BASE_URL=%s)",
                 request.path,

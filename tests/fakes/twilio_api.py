@@ -3,7 +3,8 @@
 It checks the account's basic auth, records every message it accepts (form fields as lists,
 in arrival order) and answers with a JSON message resource. Tests queue failures to make it
 answer like Twilio under load (`fail(500)`) or when a recipient cannot be reached
-(`fail(400, code=21610)`).
+(`fail(400, code=21610)`), and network faults: `hang` (no answer until the client has
+timed out; the message is not accepted) and `drop` (the connection closes unanswered).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +29,8 @@ class FakeTwilio:
         self.auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.messages: list[dict[str, Any]] = []
         self.requests = 0
-        self.script: deque[tuple[int, int] | None] = deque()
+        self.script: deque[tuple[int, int] | tuple[str, float] | None] = deque()
+        self.retry_after: str | None = None
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -47,6 +50,14 @@ class FakeTwilio:
         """Answer the next `times` requests (after anything queued before) with an error."""
         self.script.extend([(status, code)] * times)
 
+    def hang(self, seconds: float, times: int = 1) -> None:
+        """Keep the next `times` requests waiting `seconds`, then close them unanswered."""
+        self.script.extend([("hang", seconds)] * times)
+
+    def drop(self, times: int = 1) -> None:
+        """Close the next `times` connections without an answer."""
+        self.script.extend([("drop", 0.0)] * times)
+
     def accept(self, times: int = 1) -> None:
         """Let the next `times` requests through (to place a failure after them)."""
         self.script.extend([None] * times)
@@ -64,6 +75,9 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as api.twilio.com does
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -78,6 +92,10 @@ class FakeTwilio:
                     return self._json(401, {"code": 20003, "message": "Authenticate"})
                 if self.path != expected:
                     return self._json(404, {"code": 20404, "message": "Not found"})
+                if failure and isinstance(failure[0], str):
+                    time.sleep(failure[1])
+                    self.close_connection = True
+                    return None
                 if failure:
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
@@ -101,6 +119,8 @@ class FakeTwilio:
             def _json(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps({"status": status, **body}).encode()
                 self.send_response(status)
+                if status == 429 and fake.retry_after is not None:
+                    self.send_header("Retry-After", fake.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -1,0 +1,100 @@
+"""The served bot for the hardening tests: the Flask app wired to a local fake Twilio API,
+signing webhooks the way Twilio does, with a choice of background runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels.whatsapp import WEBHOOK_PATH, BaseUrlHttpClient, WhatsAppSender
+from bot.config import Config
+from bot.conversation import Background, inline
+from bot.services import Services, build_services
+from bot.store import Store
+from bot.web import create_app
+from tests.fakes.twilio_api import FakeTwilio
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2
+TOKEN = "test-auth-token-0123456789abcdef"
+BUSINESS = "whatsapp:+14155238886"
+PUBLIC = "https://bot.example.com"
+ENROL = "I am a new partner"
+
+
+def phone(n: int) -> str:
+    return f"whatsapp:+2348{n:09d}"
+
+
+class Served:
+    """The app and its services; `post` signs like Twilio unless told otherwise."""
+
+    def __init__(
+        self,
+        fake: FakeTwilio,
+        background: Background = inline,
+        store: Store | None = None,
+        timeout: float = 10.0,
+        **extra: str,
+    ) -> None:
+        self.fake = fake
+        self.config = Config.from_env(
+            {
+                "TWILIO_ACCOUNT_SID": ACCOUNT,
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "TWILIO_WHATSAPP_FROM": BUSINESS,
+                "TWILIO_API_BASE_URL": fake.url,
+                "PUBLIC_BASE_URL": PUBLIC,
+                **extra,
+            },
+            dotenv=None,
+        )
+        client = Client(ACCOUNT, TOKEN, http_client=BaseUrlHttpClient(fake.url, timeout))
+        sender = WhatsAppSender(self.config, client=client, retry_wait=0.001)
+        self.services: Services = build_services(
+            self.config, {"whatsapp": sender}, background, store
+        )
+        self.app = create_app(self.config, self.services)
+        self.store = self.services.store
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def sign(self, path: str, params: dict[str, Any], token: str = TOKEN) -> str:
+        return RequestValidator(token).compute_signature(PUBLIC + path, params)
+
+    def post(
+        self,
+        params: dict[str, Any],
+        path: str = WEBHOOK_PATH,
+        client: FlaskClient | None = None,
+        **headers: str,
+    ):
+        headers = {"X-Twilio-Signature": self.sign(path, params), **headers}
+        return (client or self.client()).post(path, data=params, headers=headers)
+
+    def flush_later(self, clock: Callable[[], datetime]) -> int:
+        """Run the clock's retry job as if at `clock()` (backoffs have passed)."""
+        self.services.outbox.clock = clock
+        return self.services.outbox.flush_due()
+
+
+def message(sid: int, sender: str, body: str) -> dict[str, str]:
+    return {
+        "MessageSid": f"SM{sid:032d}",
+        "AccountSid": ACCOUNT,
+        "From": sender,
+        "To": BUSINESS,
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Ada",
+    }
+
+
+def bodies_to(fake: FakeTwilio, to: str) -> list[str]:
+    """What the fake Twilio API accepted for one learner, in arrival order."""
+    return [m.get("Body", [""])[0] for m in fake.messages if m.get("To", [""])[0] == to]
