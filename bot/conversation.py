@@ -206,7 +206,9 @@ class Conversations:
         message_id = (
             f"grade:{effect.course_id}:{effect.session_id}:{effect.attempt}:{effect.question_id}"
         )
-        self._handle(Inbound(key, "grader", message_id=message_id, grade=graded))
+        handled = self._handle(Inbound(key, "grader", message_id=message_id, grade=graded))
+        if handled.status == "ok" and not handled.replies:
+            log.info("grading: %s no longer waits for this verdict; ignored", mask(key))
 
     def _run(self, task: Callable[[], object]) -> None:
         context = contextvars.copy_context()  # keeps the request id in background logs

@@ -7,6 +7,7 @@ pipeline with the real `openai` client against the local fake OpenAI server.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -201,11 +202,25 @@ def fake() -> Iterator[FakeOpenAI]:
     server.close()
 
 
+class Clock:
+    """The pipeline's time, which a test may move."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
 @pytest.fixture
-def pipeline(fake: FakeOpenAI):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pipeline(fake: FakeOpenAI, clock: Clock):
     store = Store.connect(None)
     sender = RecordingSender()
-    clock = lambda: T0  # noqa: E731
     outbox = Outbox(store, {"web": sender}, clock=clock)
     settings = Settings(api_key="sk-test", base_url=fake.base_url, timeout=1.0)
     background = Deferred()
@@ -296,3 +311,23 @@ def test_a_repeated_verdict_is_recognised(pipeline, fake):
         task()
     assert store.load("web:rep")["version"] == version
     assert len(fake.requests) == 2
+
+
+def test_a_verdict_after_the_learner_moved_on_is_ignored_and_logged(
+    pipeline, fake, clock: Clock, caplog
+):
+    conversations, _, sender, background = pipeline
+    caplog.set_level(logging.INFO, "bot.conversation")
+    fake.answer = '{"score": 0.1, "feedback": "Too late to matter."}'
+    to_the_written_question(conversations, background, sender)
+    conversations.handle(Inbound("web:rep", "web", text=GOOD, message_id="m4"))
+    grading = list(background.tasks)  # the worker is stuck: its job has not run yet
+    background.tasks.clear()
+    clock.now = T0 + GRADE_WAIT
+    say(conversations, background, "hello?", "m5")
+    assert "it was a keyword check" in texts(sender, 0) and "Result: 2/2" in texts(sender, 0)
+    sent = len(sender.sent)
+    for task in grading:
+        task()
+    assert len(sender.sent) == sent and "Too late" not in texts(sender, 0)
+    assert "no longer waits for this verdict; ignored" in caplog.text
