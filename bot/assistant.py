@@ -263,6 +263,11 @@ class Assistant:
         """The passages that best match a question (what `content search` prints)."""
         return index(course).search(_clean_question(question)[:MAX_QUESTION], session_id)
 
+    @property
+    def grades_with_model(self) -> bool:
+        """Whether written quiz answers wait for the model's verdict (a key is set)."""
+        return bool(self.settings.api_key)
+
     def grade(self, rubric: str, question: str, answer: str) -> tuple[float, str, str]:
         """Grade a free-text answer against a rubric: (score 0–1, one-sentence feedback,
         mode "model" or "keywords"). Any model failure falls back to the keyword check."""

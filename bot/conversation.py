@@ -20,9 +20,9 @@ from bot.observability import HANDLE_SECONDS, MESSAGES_IN
 from bot.outbox import Outbox, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
-from flows.events import Ask, Effect, Inbound, Reply
+from flows.events import Ask, Effect, Grade, Graded, Inbound, Reply
 from flows.machine import step
-from flows.ratelimit import admit
+from flows.ratelimit import Admission, admit
 from flows.state import Learner, from_doc, to_doc
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,14 @@ class Conversations:
         self.engagement: Engagement | None = None  # wired by build_services
 
     def handle(self, inbound: Inbound) -> Handled:
-        """Process one message exactly once; a repeated message id changes nothing."""
+        """Process one message exactly once; a repeated message id changes nothing.
+
+        Whether a model grades written answers is decided here, and a `grade` a channel
+        sets is dropped: verdicts only come in through `_grade`."""
+        grading = self.assistant.grades_with_model
+        inbound = replace(inbound, text=inbound.text[:MAX_TEXT], grade=None, model_grading=grading)
         with HANDLE_SECONDS.labels(inbound.channel).time():
-            handled = self._handle(replace(inbound, text=inbound.text[:MAX_TEXT]))
+            handled = self._handle(inbound)
         MESSAGES_IN.labels(inbound.channel, handled.status).inc()
         return handled
 
@@ -102,7 +107,11 @@ class Conversations:
                 )
                 return Handled("duplicate")
             now = self.clock()
-            admission = admit(from_doc(inbound.key, doc), now)
+            learner = from_doc(inbound.key, doc)
+            # a grader's verdict is not the learner writing: it never counts as flooding
+            admission = (
+                admit(learner, now) if inbound.grade is None else Admission("process", learner)
+            )
             if admission.verdict == "drop":
                 log.warning("inbound: %s is flooding; message dropped", mask(inbound.key))
                 return Handled("rate_limited")
@@ -139,6 +148,8 @@ class Conversations:
         for effect in outcome.effects:
             if isinstance(effect, Ask):
                 self._run(lambda ask=effect: self._answer(inbound.key, ask))
+            elif isinstance(effect, Grade):
+                self._run(lambda grade=effect: self._grade(inbound.key, grade))
             elif engagement is not None:
                 self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
         if engagement is not None:
@@ -176,6 +187,28 @@ class Conversations:
         tagged = answer if answer.kind else replace(answer, kind="answer")
         self.queue(key, [tagged, *ask.then])
         self.outbox.flush(key)
+
+    def _grade(self, key: str, effect: Grade) -> None:
+        """Grade a written answer with the model (on a worker, never in the webhook) and feed
+        the verdict back through `step`. If the grader itself breaks, the keyword verdict
+        stands, so the learner's quiz always goes on."""
+        try:
+            score, feedback, mode = self.assistant.grade(
+                effect.rubric, effect.question, effect.answer
+            )
+        except Exception:
+            log.exception("grading: the grader failed; the keyword verdict stands")
+            score, feedback, mode = 0.0, "", "keywords"
+        graded = Graded(
+            effect.session_id, effect.attempt, effect.question_id, score, feedback, mode
+        )
+        log.info("grading: %s answer of %s marked by %s", effect.question_id, mask(key), mode)
+        message_id = (
+            f"grade:{effect.course_id}:{effect.session_id}:{effect.attempt}:{effect.question_id}"
+        )
+        handled = self._handle(Inbound(key, "grader", message_id=message_id, grade=graded))
+        if handled.status == "ok" and not handled.replies:
+            log.info("grading: %s no longer waits for this verdict; ignored", mask(key))
 
     def _run(self, task: Callable[[], object]) -> None:
         context = contextvars.copy_context()  # keeps the request id in background logs

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.certificates import EXPIRY_WARNINGS, Certificates
@@ -37,6 +37,7 @@ from flows.state import Learner, from_doc
 log = logging.getLogger(__name__)
 
 DIGEST_JOB = "digest"
+NUDGE_COOLDOWN = timedelta(hours=24)  # a learner is nudged from Slack at most this often
 
 
 class Engagement:
@@ -97,6 +98,19 @@ class Engagement:
         (the ladder carries on independently)."""
         now = self.clock()
         self.jobs.schedule(f"nudge:{key}", "nudge", now, {"learner": key, "asked_at": now})
+
+    def nudge_once(self, key: str, within: timedelta = NUDGE_COOLDOWN) -> bool:
+        """`nudge_now` unless this learner was nudged less than `within` ago (a manager
+        pressing twice, two managers, an older digest): False for such a repeat. Presses at
+        the same moment schedule the same job id, so they still make one nudge."""
+        job = self.jobs.get(f"nudge:{key}") or {}
+        asked = (job.get("data") or {}).get("asked_at")
+        if isinstance(asked, datetime):
+            asked = asked if asked.tzinfo else asked.replace(tzinfo=UTC)
+            if self.clock() - asked < within:
+                return False
+        self.nudge_now(key)
+        return True
 
     def _remind(self, job: Job, now: datetime) -> str:
         key = job.data["learner"]

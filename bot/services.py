@@ -78,5 +78,9 @@ def build_services(
     assistant.prepare(library.current().courses)
     conversations = Conversations(store, library, outbox, assistant, background, clock=clock)
     engagement = build_engagement(config, store, library, conversations, outbox, clock)
+    if config.slack_enabled:  # managers named by a Slack id get the digest as a DM
+        from bot.channels.slack_notify import SlackNotifier
+
+        engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
     config.log_channels()
     return Services(config, store, library, outbox, conversations, engagement)

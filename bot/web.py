@@ -87,9 +87,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
         app.register_blueprint(whatsapp.blueprint(services))
     if config.slack_enabled:
-        from bot.channels import slack
+        from bot.channels import slack, slack_notify
 
         channel = slack.connect(services)
+        slack_notify.listen(channel)  # the Nudge buttons of manager digests
         app.extensions["slack"] = channel
         app.register_blueprint(slack.blueprint(channel))
     from bot.admin import register as register_admin

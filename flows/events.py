@@ -14,8 +14,31 @@ from flows.state import Learner
 
 
 @dataclass(frozen=True)
+class Graded:
+    """A grader's verdict on a written quiz answer, fed back into `step` as an `Inbound`'s
+    `grade` (the answer to a `Grade` effect).
+
+    Only `bot.conversation.Conversations` sets it; it clears the field on everything a
+    channel hands in, so no text or button payload a learner sends can forge a verdict.
+    `mode` is "model" (`score` 0–1 and one-sentence `feedback` from the model) or
+    "keywords" (the model failed or timed out: the keyword verdict stands, and is said so).
+    """
+
+    session_id: str
+    attempt: int
+    question_id: str
+    score: float = 0.0
+    feedback: str = ""
+    mode: str = "keywords"
+
+
+@dataclass(frozen=True)
 class Inbound:
-    """One message from a learner: typed text or a pressed button's payload."""
+    """One message from a learner: typed text or a pressed button's payload.
+
+    `model_grading` says whether a model grades written quiz answers (set by
+    `Conversations` from the configuration, so `flows` never reads it); `grade` carries a
+    grader's verdict instead of a learner's message (see `Graded`)."""
 
     key: str
     channel: str
@@ -25,6 +48,8 @@ class Inbound:
     message_id: str = ""
     at: datetime | None = None
     media_count: int = 0  # attachments the channel received (photos, voice notes)
+    model_grading: bool = False
+    grade: Graded | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +93,11 @@ class Ask:
 
 @dataclass(frozen=True)
 class Grade:
-    """Effect: a written (`type: text`) quiz answer, already graded by the rubric's keywords.
+    """Effect: grade a written (`type: text`) quiz answer with the model.
 
-    The seam for model grading: a grader in `bot/` may judge `answer` against `rubric` and
-    report a different verdict. Until one is configured the keyword verdict stands, and the
-    learner was told it was a keyword check."""
+    Emitted only when `Inbound.model_grading` is on. The quiz waits ("Checking your
+    answer…") until `bot/` feeds the verdict back as a `Graded`; `keyword_correct` is the
+    rubric's keyword verdict, which stands if the model fails."""
 
     course_id: str
     session_id: str

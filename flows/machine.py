@@ -23,6 +23,7 @@ from flows.events import (
     CourseCompleted,
     Effect,
     Grade,
+    Graded,
     Inbound,
     Outcome,
     Reply,
@@ -30,7 +31,9 @@ from flows.events import (
 )
 from flows.messages import md_escape, say
 from flows.quiz import (
+    GRADE_WAIT,
     MAX_GIVEN,
+    MODEL_PASS,
     SPACED_KINDS,
     Parsed,
     Verdict,
@@ -103,6 +106,8 @@ class Turn:
 
 def step(learner: Learner, catalog: Catalog, event: Inbound, now: datetime) -> Outcome:
     """Handle one inbound event for one learner."""
+    if event.grade is not None:  # a grader's verdict, not the learner writing
+        return _graded(Turn(learner, catalog, event, now), event.grade)
     turn = Turn(_observe(learner, event, now), catalog, event, now)
     text = event.payload or event.text
     if (quiz := _in_quiz(turn)) is not None:
@@ -828,6 +833,8 @@ def _quiz_turn(turn: Turn, course: Course, attempt: QuizAttempt, text: str) -> O
     turn, current, changed = _reconcile(turn, course, attempt)
     if current is None:
         return turn.done()
+    if current.awaiting is not None:
+        return _awaiting(turn, course, current, text)
     if current.current is None:
         return _finish(turn, course, current)
     if changed:
@@ -907,39 +914,136 @@ def _record(
         skipped=skipped,
         grading=verdict.grading,
     )
-    attempt = replace(attempt, answers=(*attempt.answers, answer), asked_at=now)
+    if question.kind == "text" and not skipped and question.rubric and turn.event.model_grading:
+        return _await_grade(turn, course, attempt, question, answer)
+    feedback = _feedback(course, question, order, asked.options, verdict, skipped)
+    return _answered(turn, course, attempt, question, answer, feedback)
+
+
+def _answered(
+    turn: Turn,
+    course: Course,
+    attempt: QuizAttempt,
+    question: Question,
+    answer: QuizAnswer,
+    feedback: str,
+) -> Outcome:
+    """Keep a graded answer, update the review schedule, give the feedback, and put the
+    next question or the result."""
+    now = turn.now
+    attempt = replace(attempt, answers=(*attempt.answers, answer), asked_at=now, awaiting=None)
     progress = _progress(turn, course).with_attempt(attempt)
     if question.kind in SPACED_KINDS:
         origin = find_question(course, question.id)
         session_id = origin[0].id if origin else attempt.session_id
-        if not verdict.correct:
+        if not answer.correct:
             progress = replace(
                 progress, reviews=schedule_miss(progress.reviews, question.id, session_id, now)
             )
         elif attempt.kind == REVIEW:
             progress = replace(progress, reviews=schedule_right(progress.reviews, question.id, now))
     turn = _set_progress(turn, course, progress)
-    feedback = _feedback(course, question, order, asked.options, verdict, skipped)
-    if late:
+    if answer.late:
         feedback += say("quiz_late_note", course)
     turn = _add(turn, Reply(feedback, course_id=course.id))
-    effects: tuple[Effect, ...] = ()
-    if question.kind == "text" and not skipped:
-        effects = (
-            Grade(
-                course_id=course.id,
-                session_id=attempt.session_id,
-                question_id=question.id,
-                attempt=attempt.number,
-                question=question.prompt,
-                rubric=question.rubric,
-                answer=answer.given,
-                keyword_correct=verdict.correct,
-            ),
-        )
     if attempt.current is not None:
-        return _ask(turn, course, attempt).done(*effects)
-    return _with_effects(_finish(turn, course, attempt), effects)
+        return _ask(turn, course, attempt).done()
+    return _finish(turn, course, attempt)
+
+
+# A written answer with a model configured: the quiz keeps the answer in `awaiting`, says
+# "Checking your answer…" and emits `Grade`; `bot/` grades it off the webhook and feeds the
+# verdict back as an `Inbound` carrying `Graded`. Until then the learner is asked to wait;
+# after GRADE_WAIT (the grader crashed or was restarted) their next message settles it with
+# the keyword verdict, so nobody is stuck.
+
+
+def _await_grade(
+    turn: Turn, course: Course, attempt: QuizAttempt, question: Question, answer: QuizAnswer
+) -> Outcome:
+    """Hold a written answer for the model's verdict (its keyword verdict kept as fallback)."""
+    turn = _save(turn, course, replace(attempt, awaiting=answer)).say("quiz_grading", course)
+    return turn.done(
+        Grade(
+            course_id=course.id,
+            session_id=attempt.session_id,
+            question_id=question.id,
+            attempt=attempt.number,
+            question=question.prompt,
+            rubric=question.rubric,
+            answer=answer.given,
+            keyword_correct=answer.correct,
+        )
+    )
+
+
+def _graded(turn: Turn, graded: Graded) -> Outcome:
+    """A verdict on the answer the learner's quiz waits for; a verdict for anything else
+    (the learner's wait ran out, a retake, a duplicate) changes nothing."""
+    quiz = _in_quiz(turn)
+    if quiz is None:
+        return turn.done()
+    course, attempt = quiz
+    waiting = attempt.awaiting
+    if waiting is None or (attempt.session_id, attempt.number, waiting.question_id) != (
+        graded.session_id,
+        graded.attempt,
+        graded.question_id,
+    ):
+        return turn.done()
+    turn, current, _ = _reconcile(turn, course, attempt)
+    return turn.done() if current is None else _settle_grade(turn, course, current, graded)
+
+
+def _awaiting(turn: Turn, course: Course, attempt: QuizAttempt, text: str) -> Outcome:
+    """A learner's message while their written answer is being graded: informational
+    commands work, anything else is asked to wait; past GRADE_WAIT the keyword verdict
+    stands and the quiz goes on (the message itself was not an answer to anything)."""
+    waiting = attempt.awaiting
+    assert waiting is not None
+    if turn.now - waiting.at >= GRADE_WAIT:
+        return _settle_grade(turn, course, attempt, None)
+    command = parse(text) if text.strip() else None
+    if command is not None and command.name in INFORMATIONAL:
+        outcome = GLOBAL[command.name](turn, command)
+        wait = Reply(say("quiz_grading_wait", course))
+        return replace(outcome, replies=(*outcome.replies, wait))
+    return turn.say("quiz_grading_wait", course).done()
+
+
+def _settle_grade(
+    turn: Turn, course: Course, attempt: QuizAttempt, graded: Graded | None
+) -> Outcome:
+    """Record the awaited answer with the model's verdict, or (None, or the model failed)
+    with the keyword verdict, saying it was a keyword check; then carry on with the quiz."""
+    waiting = attempt.awaiting
+    asked = attempt.current
+    found = find_question(course, waiting.question_id) if waiting else None
+    if found is None or asked is None or waiting is None or asked.question_id != found[1].id:
+        # content edits took the question away while it was being graded: carry on without it
+        attempt = replace(attempt, awaiting=None)
+        turn = _save(turn, course, attempt)
+        if attempt.current is None:
+            return _finish(turn, course, attempt)
+        return _ask(turn, course, attempt).done()
+    question = found[1]
+    explain = f"\n\n{question.explain}" if question.explain else ""
+    if graded is not None and graded.mode == "model":
+        right = graded.score >= MODEL_PASS
+        feedback = say(
+            "quiz_model_right" if right else "quiz_model_wrong",
+            course,
+            feedback=md_escape(graded.feedback),
+            explain=explain,
+        )
+        answer = replace(waiting, correct=right, grading="model")
+        return _answered(turn, course, attempt, question, answer, feedback)
+    verdict = grade(question, (), (), Parsed(text=waiting.given.strip()))
+    feedback = say("quiz_grade_fallback", course) + _feedback(
+        course, question, (), (), verdict, False
+    )
+    answer = replace(waiting, correct=verdict.correct, grading="keywords")
+    return _answered(turn, course, attempt, question, answer, feedback)
 
 
 def _feedback(

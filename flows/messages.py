@@ -237,6 +237,15 @@ CATALOG: dict[str, str] = {
         "📝 **Keyword check**: your answer covers {met} of {total} points of the marking guide, "
         "so it doesn't count as right this time.\n{points}{explain}"
     ),
+    "quiz_grading": "📝 Checking your answer…",
+    "quiz_grading_wait": "⏳ Still checking your written answer: one moment, please.",
+    "quiz_model_right": "📝 **Marked by the assistant**: this counts as right. {feedback}{explain}",
+    "quiz_model_wrong": (
+        "📝 **Marked by the assistant**: this doesn't count as right this time. {feedback}{explain}"
+    ),
+    "quiz_grade_fallback": (
+        "⚠️ The assistant couldn't mark your answer, so it was a keyword check.\n"
+    ),
     "quiz_keyword_met": "✅ {point}",
     "quiz_keyword_missed": "▫️ {point}",
     "quiz_text_ungraded": "📝 Thanks! This question has no marking guide, so every answer counts.",

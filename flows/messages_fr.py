@@ -247,6 +247,18 @@ FR: dict[str, str] = {
         "📝 **Vérification par mots-clés** : votre réponse couvre {met} des {total} points du "
         "barème ; elle ne compte donc pas comme juste cette fois.\n{points}{explain}"
     ),
+    "quiz_grading": "📝 Je vérifie votre réponse…",
+    "quiz_grading_wait": "⏳ Je vérifie encore votre réponse écrite : un instant, s'il vous plaît.",
+    "quiz_model_right": (
+        "📝 **Corrigé par l'assistant** : la réponse compte comme juste. {feedback}{explain}"
+    ),
+    "quiz_model_wrong": (
+        "📝 **Corrigé par l'assistant** : la réponse ne compte pas comme juste cette fois. "
+        "{feedback}{explain}"
+    ),
+    "quiz_grade_fallback": (
+        "⚠️ L'assistant n'a pas pu corriger votre réponse : vérification par mots-clés.\n"
+    ),
     "quiz_keyword_met": "✅ {point}",
     "quiz_keyword_missed": "▫️ {point}",
     "quiz_text_ungraded": (

@@ -35,6 +35,9 @@ QUESTION_WORDS = frozenset(
 )
 MAX_GIVEN = 1000  # characters of a written answer kept
 
+MODEL_PASS = 0.5  # a model's score (0–1, the share of the rubric met) at or above this is right
+GRADE_WAIT = timedelta(minutes=2)  # after this the keyword verdict stands (the grader is lost)
+
 REVIEW_RIGHTS = 2  # right answers in a row that retire a review item
 SPACED_KINDS = ("single", "multi", "true_false")  # written answers are not drilled
 

@@ -42,7 +42,7 @@ class QuizAnswer:
     seconds: float  # from the question being asked to the answer
     late: bool = False  # answered after the attempt's time limit
     skipped: bool = False
-    grading: str = "exact"  # exact | keywords (a text answer checked against the rubric)
+    grading: str = "exact"  # exact | keywords | model (how a text answer was marked)
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class QuizAttempt:
     time_limit: int | None = None  # seconds
     advance: bool = False
     then: str | None = None
+    awaiting: QuizAnswer | None = None  # a written answer waiting for the model's verdict
 
     @property
     def current(self) -> Asked | None:
@@ -201,20 +202,7 @@ def _attempt(doc: Mapping[str, Any]) -> QuizAttempt:
             Asked(a.get("question_id", ""), tuple(a.get("options", ())))
             for a in doc.get("asked", ())
         ),
-        answers=tuple(
-            QuizAnswer(
-                question_id=a.get("question_id", ""),
-                given=a.get("given", ""),
-                picked=tuple(a.get("picked", ())),
-                correct=bool(a.get("correct", False)),
-                at=_utc(a.get("at")),
-                seconds=float(a.get("seconds", 0.0)),
-                late=bool(a.get("late", False)),
-                skipped=bool(a.get("skipped", False)),
-                grading=a.get("grading", "exact"),
-            )
-            for a in doc.get("answers", ())
-        ),
+        answers=tuple(_answer(a) for a in doc.get("answers", ())),
         status=doc.get("status", QUIZ_ABANDONED),
         started_at=_utc(doc.get("started_at")),
         asked_at=_utc(doc.get("asked_at")),
@@ -223,6 +211,21 @@ def _attempt(doc: Mapping[str, Any]) -> QuizAttempt:
         time_limit=doc.get("time_limit"),
         advance=bool(doc.get("advance", False)),
         then=doc.get("then"),
+        awaiting=_answer(doc["awaiting"]) if doc.get("awaiting") else None,
+    )
+
+
+def _answer(doc: Mapping[str, Any]) -> QuizAnswer:
+    return QuizAnswer(
+        question_id=doc.get("question_id", ""),
+        given=doc.get("given", ""),
+        picked=tuple(doc.get("picked", ())),
+        correct=bool(doc.get("correct", False)),
+        at=_utc(doc.get("at")),
+        seconds=float(doc.get("seconds", 0.0)),
+        late=bool(doc.get("late", False)),
+        skipped=bool(doc.get("skipped", False)),
+        grading=doc.get("grading", "exact"),
     )
 
 

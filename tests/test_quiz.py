@@ -241,8 +241,7 @@ def test_answer_forms(question: Question, form: str, given: str, right: bool):
         assert "Keyword check" in chat.text
         assert "keyword check" in chat.text  # the result says how it was marked
         assert answer.grading == "keywords"
-        grades = [e for e in chat.effects if isinstance(e, Grade)]
-        assert grades and grades[0].keyword_correct is right and grades[0].answer == given
+        assert not [e for e in chat.effects if isinstance(e, Grade)]  # no model, no wait
     elif right:
         assert "✅ Right!" in chat.text
         assert answer.picked  # the options chosen, by their text as shown

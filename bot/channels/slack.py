@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -400,16 +400,24 @@ class SlackSender:
         except Exception as exc:
             log.warning("slack: views.publish for %s failed: %s", mask(key), _error_of(exc))
 
-    def notify_manager(self, manager_slack_id: str, text: str, team_id: str = "") -> str:
-        """Send a manager a DM (Markdown text); returns `channel:ts`, raises DeliveryError.
+    def notify_manager(
+        self,
+        manager_slack_id: str,
+        text: str,
+        team_id: str = "",
+        extra_blocks: Sequence[dict[str, Any]] = (),
+    ) -> str:
+        """Send a manager a DM (Markdown text, then `extra_blocks` such as the digest's
+        Nudge buttons); returns `channel:ts`, raises DeliveryError.
 
         `manager_slack_id` is a user id (`U123`) or a learner key (`slack:T1:U123`)."""
         if manager_slack_id.startswith("slack:"):
             team_id, manager_slack_id = address(manager_slack_id)
-        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", manager_slack_id or ""):
+        if not re.fullmatch(r"[UWCG][A-Z0-9]{2,}", manager_slack_id or ""):  # user or channel
             raise DeliveryError(f"not a Slack user id: {manager_slack_id!r}", retryable=False)
         client = self.workspaces.client_for(team_id)
-        blocks = [section(piece) for piece in split_mrkdwn(to_slack(text))][:BLOCKS_PER_MESSAGE]
+        blocks = [section(piece) for piece in split_mrkdwn(to_slack(text))]
+        blocks = [*blocks, *extra_blocks][:BLOCKS_PER_MESSAGE]
         message = {"text": (blocks[0]["text"]["text"] if blocks else text)[:3000], "blocks": blocks}
         channel, ts = self._post(client, manager_slack_id, message, None)
         return f"{channel}:{ts}"
