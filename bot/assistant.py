@@ -32,6 +32,7 @@ from bot.retrieval import Hit, Passage, index, terms
 from flows.course import Course
 from flows.events import Ask, Button, Reply
 from flows.messages import say
+from flows.quiz import keyword_grade as quiz_keyword_grade
 from flows.state import from_doc
 
 log = logging.getLogger(__name__)
@@ -605,37 +606,19 @@ def _reachable(course: Course, doc: Mapping | None, session_id: str) -> bool:
 
 # --- keyword grading -----------------------------------------------------------------
 
-GENERIC = frozenset(
-    "mention mentions ask asks include includes give gives state states name names use uses "
-    "explain explains say says own learner answer their the and or one two sentence "
-    "sentences words".split()
-)
-_UNDER_WORDS = re.compile(r"(?:under|at most|fewer than|less than)\s+(\d+)\s+words", re.I)
-
 
 def keyword_grade(rubric: str, answer: str) -> tuple[float, str, str]:
-    """The fallback grader: the share of rubric points (split at ";") whose words appear in
-    the answer, "under N words" checked by counting. Mode "keywords"."""
-    points = [p.strip() for p in re.split(r"[;\n]", rubric) if p.strip()]
+    """The fallback grader: the quiz engine's keyword check (`flows.quiz.keyword_grade`, the
+    one learners see without a model) as a score, a sentence and mode "keywords"."""
     if not answer.strip():
         return 0.0, "No answer was given (keyword check).", "keywords"
-    if not points:
+    checked = quiz_keyword_grade(rubric, answer)
+    total = len(checked.points)
+    if not total:
         return 1.0, "Answer recorded (keyword check: the question has no rubric).", "keywords"
-    words = set(terms(answer)) | {w.casefold() for w in re.findall(r"\w+", answer)}
-    missed = []
-    for point in points:
-        if limit := _UNDER_WORDS.search(point):
-            met = len(answer.split()) < int(limit.group(1))
-        else:
-            wanted = {w.casefold() for w in re.findall(r"\w+", point)} - GENERIC
-            wanted = {w for w in wanted if len(w) > 2} | (set(terms(point)) - GENERIC)
-            met = bool(wanted & words)
-        if not met:
-            missed.append(point)
-    score = round((len(points) - len(missed)) / len(points), 2)
+    missed = [p.text for p in checked.points if not p.met]
     if missed:
-        met = len(points) - len(missed)
-        feedback = f"Keyword check: {met} of {len(points)} points; missing: {missed[0]}."
+        feedback = f"Keyword check: {checked.met} of {total} points; missing: {missed[0]}."
     else:
-        feedback = f"Keyword check: all {len(points)} points of the rubric are covered."
-    return score, feedback, "keywords"
+        feedback = f"Keyword check: all {total} points of the rubric are covered."
+    return round(checked.met / total, 2), feedback, "keywords"
