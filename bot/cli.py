@@ -48,6 +48,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
+    click.echo(
+        f"  admin:              {base}/admin"
+        + ("" if config.admin_token else " (this machine only: no ADMIN_TOKEN)")
+    )
     if config.whatsapp_enabled:
         public = config.public_base_url
         click.echo(f"  WhatsApp webhook:   {public}/webhooks/whatsapp (status: …/status)")

@@ -21,7 +21,7 @@ def free_port() -> int:
 
 def test_serve_prints_urls_and_answers_health():
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "ADMIN_TOKEN")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -46,5 +46,6 @@ def test_serve_prints_urls_and_answers_health():
         out, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/simulator" in out
     assert f"http://127.0.0.1:{port}/healthz" in out
+    assert f"http://127.0.0.1:{port}/admin (this machine only: no ADMIN_TOKEN)" in out
     assert "EMBEDDED IN-MEMORY store" in err
     assert "whatsapp: disabled" in err and "slack: disabled" in err
