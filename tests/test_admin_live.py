@@ -3,14 +3,18 @@ walk the sample course (quizzes in sessions 2, 3, 5 and 7, a certificate at the 
 `Conversations.handle`, ask the assistant (no OpenAI key: passage answers), fail and pass
 quizzes; then the reports, pages, API, exports and actions must show what happened.
 
-Answers are given by option text, so they do not depend on the per-learner shuffle."""
+Answers are given by option text, so they do not depend on the per-learner shuffle. Runs on
+the embedded store, and on real MongoDB too when MONGODB_URI is set."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from bot import roster
 from bot.config import Config
 from bot.reports import Reports
 from bot.services import Services, build_services
+from bot.store import Store
 from bot.web import create_app
 from flows.events import Inbound
 from tests.conftest import SAMPLE
@@ -41,6 +46,19 @@ KIT_QUESTION = "Which kit would you suggest for a customer who needs to run a wa
 ASKED = "What discount does a Gold partner get?"
 
 
+STORES = ["embedded", *(["mongodb"] if os.environ.get("MONGODB_URI") else [])]
+
+
+def a_store(kind: str) -> Iterator[Store]:
+    """The embedded store, or a throw-away database on the MongoDB at MONGODB_URI."""
+    if kind == "embedded":
+        yield Store.connect(None)
+        return
+    store = Store(Store.connect(os.environ["MONGODB_URI"]).client, f"admin_{uuid.uuid4().hex[:8]}")
+    yield store
+    store.client.drop_database(store.db.name)
+
+
 class Clock:
     """The bot's clock, moved by the test."""
 
@@ -51,7 +69,7 @@ class Clock:
         return self.now
 
 
-def walk(folder: Path) -> tuple[Services, RecordingSender, Clock]:
+def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, Clock]:
     """Import the roster, then: Ada finishes the course (one failed quiz, one question),
     Bola is in session 2's quiz with a wrong answer, Chidi has not started."""
     content = folder / "content"
@@ -63,7 +81,7 @@ def walk(folder: Path) -> tuple[Services, RecordingSender, Clock]:
         dotenv=None,
     )
     clock, sender = Clock(), RecordingSender()
-    services = build_services(config, {"whatsapp": sender}, clock=clock)
+    services = build_services(config, {"whatsapp": sender}, store=store, clock=clock)
     result = roster.import_roster(
         services.store, ROSTER.encode(), services.library.current(), clock()
     )
@@ -86,10 +104,11 @@ def walk(folder: Path) -> tuple[Services, RecordingSender, Clock]:
     return services, sender, clock
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> tuple[Services, RecordingSender, Clock]:
-    """One walk shared by the read-only tests."""
-    return walk(tmp_path_factory.mktemp("world"))
+@pytest.fixture(scope="module", params=STORES)
+def world(request, tmp_path_factory) -> Iterator[tuple[Services, RecordingSender, Clock]]:
+    """One walk per store, shared by the read-only tests."""
+    for store in a_store(request.param):
+        yield walk(tmp_path_factory.mktemp("world"), store)
 
 
 def test_conversations_left_the_data_the_reports_read(world) -> None:
@@ -194,8 +213,15 @@ def test_learner_page_api_and_exports(world) -> None:
     assert [(c["code"], c["status"]) for c in certs] == [(code, "valid")]
 
 
-def test_nudge_and_revoke_use_the_engagement_and_certificate_modules(tmp_path: Path) -> None:
-    services, sender, clock = walk(tmp_path)
+@pytest.fixture(params=STORES)
+def fresh_store(request) -> Iterator[Store]:
+    yield from a_store(request.param)
+
+
+def test_nudge_and_revoke_use_the_engagement_and_certificate_modules(
+    tmp_path: Path, fresh_store: Store
+) -> None:
+    services, sender, clock = walk(tmp_path, fresh_store)
     client = create_app(services.config, services).test_client()
     csrf = login(client, "t0ken")
     clock.now = START.replace(hour=19, minute=30)  # 20:30 in Lagos: quiet hours
