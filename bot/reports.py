@@ -173,6 +173,7 @@ class Reports:
                     "current": {"$ifNull": ["$p.v.current", None]},
                     "completed_ids": {"$ifNull": ["$p.v.completed", []]},
                     "done": {"$size": {"$ifNull": ["$p.v.completed", []]}},
+                    "quiz_blocked": {"$size": {"$ifNull": ["$p.v.quiz_blocked", []]}},
                     "started_at": {"$ifNull": ["$p.v.started_at", None]},
                     "completed_at": {"$ifNull": ["$p.v.completed_at", None]},
                     "quizzes": {"$ifNull": ["$p.v.quizzes", []]},
@@ -674,7 +675,10 @@ class Reports:
                         for n, s in enumerate(sessions, start=1)
                     ],
                     "attempts": [_attempt_view(course, a) for a in progress.get("quizzes") or ()],
-                    "blocked": list(progress.get("quiz_blocked") or ()),
+                    "blocked": [
+                        _session_ref(course, session_id)
+                        for session_id in progress.get("quiz_blocked") or ()
+                    ],
                     "reviews_waiting": len(progress.get("reviews") or ()),
                     "certificate": next(
                         (c["status"] for c in reversed(certificates) if c["course"] == course_id),
@@ -898,4 +902,14 @@ def _attempt_view(course: Course | None, attempt: Mapping[str, Any]) -> dict[str
         "started_at": attempt.get("started_at"),
         "finished_at": attempt.get("finished_at"),
         "answers": answers,
+    }
+
+
+def _session_ref(course: Course | None, session_id: str) -> dict[str, Any]:
+    """A session by id with its number and title (none when the course dropped it)."""
+    session = course.session_by_id(session_id) if course else None
+    return {
+        "id": session_id,
+        "number": course.number_of(session_id) if course and session else None,
+        "title": session.title if session else "",
     }

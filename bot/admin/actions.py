@@ -124,6 +124,22 @@ def move(
     audit(services, who, "move", key, now, course=course.id, session=session_id)
 
 
+def unblock(
+    services: Services, who: str, key: str, course_id: str, session_id: str, now: datetime
+) -> None:
+    """Give a learner whose quiz attempts ran out at a session another round of attempts
+    (the quiz engine flags the session in `quiz_blocked` and waits for an admin)."""
+    doc = _learner(services, key)
+    course = _course_of(services, doc, course_id)
+    if session_id not in doc["progress"][course.id].get("quiz_blocked", []):
+        raise ActionError("the learner's quiz attempts are not used up at that session")
+    services.store.learners.update_one(
+        {"_id": key},
+        {"$pull": {f"progress.{course.id}.quiz_blocked": session_id}, "$inc": {"version": 1}},
+    )
+    audit(services, who, "unblock", key, now, course=course.id, session=session_id)
+
+
 def revoke(services: Services, who: str, code: str, reason: str, now: datetime) -> str:
     """Revoke a certificate with `bot.certificates`; returns the holder's key."""
     certificates = _engagement(services).certificates

@@ -268,6 +268,21 @@ def blueprint(services: Services) -> Blueprint:
             ),
         )
 
+    @bp.post("/learners/<path:key>/unblock")
+    def unblock(key: str):
+        who = current_admin(config) or "admin"
+        return _act(
+            key,
+            lambda: actions.unblock(
+                services,
+                who,
+                key,
+                request.form.get("course", ""),
+                request.form.get("session", ""),
+                _now(),
+            ),
+        )
+
     @bp.post("/certificates/<code>/revoke")
     def revoke(code: str):
         who = current_admin(config) or "admin"
