@@ -388,8 +388,23 @@ class Reports:
         rows = self.learners.aggregate(
             [
                 {"$match": {f"progress.{course.id}.quizzes": {"$exists": True}}},
-                {"$unwind": f"$progress.{course.id}.quizzes"},
-                {"$project": {"a": f"$progress.{course.id}.quizzes"}},
+                # Keep only what is grouped before unwinding: learner documents are large.
+                {
+                    "$project": {
+                        "a": {
+                            "$map": {
+                                "input": f"$progress.{course.id}.quizzes",
+                                "as": "q",
+                                "in": {
+                                    "kind": "$$q.kind",
+                                    "session_id": "$$q.session_id",
+                                    "answers": "$$q.answers",
+                                },
+                            }
+                        }
+                    }
+                },
+                {"$unwind": "$a"},
                 {"$match": {"a.kind": {"$in": GRADED}}},
                 {"$unwind": "$a.answers"},
                 {
@@ -487,43 +502,54 @@ class Reports:
         """Certification rate by role and manager (holders of a valid newest certificate of
         the course among all learners with that role / manager), expiring certificates,
         gaps, time to competency for one course."""
-        by: dict[str, list[dict]] = {}
-        for dimension in ("role", "manager"):
-            rows = self.learners.aggregate(
-                [
-                    {
-                        "$lookup": {
-                            "from": "certificates",
-                            "localField": "_id",
-                            "foreignField": "learner",
-                            "as": "certs",
-                        }
-                    },
-                    {
-                        "$project": {
-                            "group": {"$ifNull": [f"$profile.{dimension}", ""]},
-                            "newest": _newest(_of_course("$certs", course.id)),
-                        }
-                    },
-                    {
-                        "$group": {
-                            "_id": "$group",
-                            "learners": {"$sum": 1},
-                            "certified": _count({"$eq": [_cert_status("$newest", now), "valid"]}),
-                        }
-                    },
-                    {"$sort": {"_id": 1}},
-                ]
-            )
-            by[dimension] = [
+        dimensions = ("role", "manager")
+        result = self.learners.aggregate(
+            [
                 {
-                    dimension: r["_id"],
+                    "$lookup": {
+                        "from": "certificates",
+                        "localField": "_id",
+                        "foreignField": "learner",
+                        "as": "certs",
+                    }
+                },
+                {
+                    "$project": {
+                        **{d: {"$ifNull": [f"$profile.{d}", ""]} for d in dimensions},
+                        "newest": _newest(_of_course("$certs", course.id)),
+                    }
+                },
+                {"$addFields": {"valid": {"$eq": [_cert_status("$newest", now), "valid"]}}},
+                {
+                    "$facet": {
+                        d: [
+                            {
+                                "$group": {
+                                    "_id": f"${d}",
+                                    "learners": {"$sum": 1},
+                                    "certified": _count("$valid"),
+                                }
+                            },
+                            {"$sort": {"_id": 1}},
+                        ]
+                        for d in dimensions
+                    }
+                },
+            ]
+        )
+        facets = next(iter(result), {})
+        by = {
+            d: [
+                {
+                    d: r["_id"],
                     "learners": r["learners"],
                     "certified": r["certified"],
                     "rate": _rate(r["certified"], r["learners"]),
                 }
-                for r in rows
+                for r in facets.get(d, [])
             ]
+            for d in dimensions
+        }
         return {
             "course": course.id,
             "by_role": by["role"],
