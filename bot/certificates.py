@@ -134,10 +134,14 @@ class Certificates:
             return None
         return self.collection.find_one({"_id": code})
 
-    def revoke(self, code: str, now: datetime) -> bool:
-        """Revoke a certificate (an admin action); False when there is no such code."""
+    def revoke(self, code: str, now: datetime, reason: str = "") -> bool:
+        """Revoke a certificate (an admin action, `reason` kept with it); False when there
+        is no such code or it was already revoked."""
+        fields: dict[str, Any] = {"revoked": now}
+        if reason:
+            fields["revoked_reason"] = reason[:500]
         result = self.collection.update_one(
-            {"_id": code.strip().upper(), "revoked": None}, {"$set": {"revoked": now}}
+            {"_id": code.strip().upper(), "revoked": None}, {"$set": fields}
         )
         return result.matched_count == 1
 

@@ -74,7 +74,7 @@ def build_services(
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
     outbox = Outbox(store, senders, clock=clock)
-    assistant = Assistant(Settings.from_config(config), store, library.folder_of)
+    assistant = Assistant(Settings.from_config(config), store, library.folder_of, clock=clock)
     assistant.prepare(library.current().courses)
     conversations = Conversations(store, library, outbox, assistant, background, clock=clock)
     engagement = build_engagement(config, store, library, conversations, outbox, clock)

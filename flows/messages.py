@@ -324,10 +324,6 @@ CATALOG: dict[str, str] = {
     "button_review": "📖 Re-read",
     "button_quiz": "📝 Take the quiz",
     "button_skip": "⏭️ Skip",
-    "nudge": (
-        "👋 Hi {name}, a reminder from your trainer: **{course}** is waiting for you at "
-        "Session {number}. Reply **menu** to see where you are."
-    ),
     "invitation": (
         "👋 Hi {name}! You've been signed up for **{course}**. Reply “{phrase}” to start "
         "your first short session whenever you're ready."

@@ -359,10 +359,6 @@ FR: dict[str, str] = {
     "button_review": "📖 Relire",
     "button_quiz": "📝 Passer le quiz",
     "button_skip": "⏭️ Passer",
-    "nudge": (
-        "👋 Bonjour {name}, un rappel de votre formateur : **{course}** vous attend à la "
-        "session {number}. Répondez **menu** pour voir où vous en êtes."
-    ),
     "invitation": (
         "👋 Bonjour {name} ! Vous êtes inscrit(e) à **{course}**. Répondez « {phrase} » "
         "pour commencer votre première courte session quand vous le souhaitez."

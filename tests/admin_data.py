@@ -1,5 +1,8 @@
 """A known data set for the admin tests: 3 learners in the demo course (one finished, one on
-session 3, one not started) plus a certificate, seeded straight into the store."""
+session 3, one not started) plus a question asked and a certificate, seeded straight into
+the store in the shapes the quiz engine (`flows.state.to_doc`), the assistant
+(`Store.log_question`) and `bot.certificates` write. tests/test_reports_live.py checks the
+reports on data that real conversations wrote."""
 
 from __future__ import annotations
 
@@ -11,6 +14,38 @@ from bot.store import Store
 from tests.conftest import T0
 
 NOW = T0 + timedelta(days=10)
+ADA_CERT = "ADAL-0VEL-ACE2-2026"
+
+
+def _attempt(number: int, at: datetime, picked: str, correct: bool) -> dict[str, Any]:
+    """One finished attempt at the quiz of s2 (one question, q1)."""
+    return {
+        "session_id": "s2",
+        "number": number,
+        "kind": "quiz",
+        "asked": [{"question_id": "q1", "options": ["5%", "10%"]}],
+        "answers": [
+            {
+                "question_id": "q1",
+                "given": picked,
+                "picked": [picked],
+                "correct": correct,
+                "at": at,
+                "seconds": 12.0,
+                "late": False,
+                "skipped": False,
+                "grading": "exact",
+            }
+        ],
+        "status": "passed" if correct else "failed",
+        "started_at": at - timedelta(seconds=12),
+        "asked_at": at - timedelta(seconds=12),
+        "finished_at": at,
+        "pass_mark": 80.0,
+        "time_limit": None,
+        "advance": True,
+        "then": None,
+    }
 
 
 def _progress(current, completed, started, finished=None, **extra) -> dict[str, Any]:
@@ -48,25 +83,14 @@ def seed(store: Store, now: datetime = NOW) -> None:
                         ["s1", "s2", "s3", "s4"],
                         T0,
                         T0 + timedelta(days=2),
-                        attempts=[
-                            {
-                                "session": "s2",
-                                "at": T0 + timedelta(days=1),
-                                "score": 50,
-                                "passed": False,
-                                "answers": [{"question": "q1", "choice": 1, "correct": False}],
-                            },
-                            {
-                                "session": "s2",
-                                "at": T0 + timedelta(days=1, minutes=5),
-                                "score": 100,
-                                "passed": True,
-                                "answers": [{"question": "q1", "choice": 2, "correct": True}],
-                            },
+                        quizzes=[
+                            _attempt(1, T0 + timedelta(days=1), "5%", False),
+                            _attempt(2, T0 + timedelta(days=1, minutes=5), "10%", True),
                         ],
+                        reviews=[],
+                        quiz_blocked=[],
                     )
                 },
-                "history": {"s2": [{"question": "What is a Gold partner?", "answer": "A tier."}]},
             },
             {
                 "_id": "slack:T1:U2",
@@ -119,11 +143,28 @@ def seed(store: Store, now: datetime = NOW) -> None:
             },
         ]
     )
+    store.log_question(
+        {
+            "at": T0 + timedelta(days=1),
+            "learner": ada,
+            "course": "demo",
+            "session": "s2",
+            "question": "What is a Gold partner?",
+            "answer": "A tier.",
+            "mode": "passage",
+            "reason": "no_key",
+        }
+    )
     store.db["certificates"].insert_one(
         {
-            "_id": "CERT-ADA",
-            "learner": "whatsapp:+15550000001",
+            "_id": ADA_CERT,
+            "code": ADA_CERT,
+            "learner": ada,
+            "name": "Ada Lovelace",
             "course": "demo",
+            "course_title": "Demo Course",
+            "title": "Demo Certificate",
+            "completed_at": T0 + timedelta(days=2),
             "issued": T0 + timedelta(days=2),
             "expires": NOW + timedelta(days=20),
             "revoked": None,
@@ -139,7 +180,8 @@ def write_course(root: Path) -> Path:
         "title: Demo Course\n"
         "description: A demo.\n"
         "enroll: ['start demo training']\n"
-        "required_for_roles: [installer, sales]\n",
+        "required_for_roles: [installer, sales]\n"
+        "reminders: {after_hours: [24, 72]}\n",
         encoding="utf-8",
     )
     for i in range(1, 5):

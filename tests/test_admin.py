@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from tests.admin_app import TOKEN, make_app
+from tests.admin_data import ADA_CERT
 
 ADA = "whatsapp:+15550000001"
 
@@ -30,10 +31,10 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def login(client) -> str:
+def login(client, token: str = TOKEN) -> str:
     page = client.get("/admin/login").get_data(as_text=True)
     response = client.post(
-        "/admin/login", data={"token": TOKEN, "name": "Lead", "csrf_token": _csrf(page)}
+        "/admin/login", data={"token": token, "name": "Lead", "csrf_token": _csrf(page)}
     )
     assert response.status_code == 302
     return _csrf(client.get("/admin").get_data(as_text=True))
@@ -50,7 +51,7 @@ def test_pages_need_the_token_and_leak_nothing(app) -> None:
         response = client.get(path)
         body = response.get_data(as_text=True)
         assert response.status_code == 401
-        assert "Lovelace" not in body and "Hopper" not in body and "CERT-ADA" not in body
+        assert "Lovelace" not in body and "Hopper" not in body and ADA_CERT not in body
     page = client.get("/admin/login").get_data(as_text=True)
     wrong = client.post("/admin/login", data={"token": "nope", "csrf_token": _csrf(page)})
     assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
@@ -126,8 +127,12 @@ def test_nudge_reset_move_revoke_are_audited(app_parts) -> None:
     csrf = login(client)
     grace = "slack:T1:U2"
     client.post(f"/admin/learners/{grace}/nudge", data={"course": "demo", "csrf_token": csrf})
+    assert sender.sent == []  # queued as a job: the clock sends it, like any reminder
+    services.engagement.run_due()
     assert [key for key, _ in sender.sent] == [grace]
-    assert "Session 3" in sender.sent[0][1].text
+    reminder = sender.sent[0][1]
+    assert reminder.proactive and "session 3 of 4" in reminder.text
+    assert services.store.load(grace)["nudged"]["rung"] == 0
     before = services.store.load(grace)["progress"]["demo"]["started_at"]
     refused = client.post(
         f"/admin/learners/{grace}/reset", data={"course": "demo", "csrf_token": csrf}
@@ -144,8 +149,8 @@ def test_nudge_reset_move_revoke_are_audited(app_parts) -> None:
         f"/admin/learners/{grace}/move", data={"course": "demo", "number": "4", "csrf_token": csrf}
     )
     assert services.store.load(grace)["progress"]["demo"]["current"] == "s4"
-    client.post("/admin/certificates/CERT-ADA/revoke", data={"reason": "x", "csrf_token": csrf})
-    assert services.store.db["certificates"].find_one({"_id": "CERT-ADA"})["revoked"]
+    client.post(f"/admin/certificates/{ADA_CERT}/revoke", data={"reason": "x", "csrf_token": csrf})
+    assert services.store.db["certificates"].find_one({"_id": ADA_CERT})["revoked"]
     entries = list(services.store.db["audit"].find({"learner": {"$ne": None}}).sort("at", 1))
     assert [(e["action"], e["who"]) for e in entries] == [
         ("nudge", "Lead"),
@@ -162,6 +167,7 @@ def test_nudge_respects_stop(app_parts) -> None:
     client = app.test_client()
     csrf = login(client)
     client.post(f"/admin/learners/{ADA}/nudge", data={"course": "demo", "csrf_token": csrf})
+    services.engagement.run_due()
     assert sender.sent == []
     assert "opted out" in client.get(f"/admin/learners/{ADA}").get_data(as_text=True)
 
@@ -204,7 +210,7 @@ def test_exports(app) -> None:
     assert text.splitlines()[0].startswith("key,course,name")
     assert "'=cmd" not in text and len(text.splitlines()) == 4
     rows = json.loads(client.get("/admin/export/certificates.json").get_data(as_text=True))
-    assert rows[0]["code"] == "CERT-ADA"
+    assert rows[0]["code"] == ADA_CERT
     assert len(json.loads(client.get("/admin/export/learners.json").get_data())) == 3
     assert len(json.loads(client.get("/admin/export/attempts.json").get_data())) == 2
     assert client.get("/admin/export/secrets.csv").status_code == 404
@@ -270,7 +276,7 @@ def test_other_pages_render(app) -> None:
     languages = client.get("/admin/languages").get_data(as_text=True)
     assert "fr:" in languages and "complete" in languages
     cert = client.get("/admin/certification?course=demo").get_data(as_text=True)
-    assert "CERT-ADA" in cert and "Grace Hopper" in cert
+    assert ADA_CERT in cert and "Grace Hopper" in cert
 
 
 def test_without_token_only_localhost(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.reports import Reports
 from bot.store import Store
 from flows.course import Question
-from tests.admin_data import NOW, seed
+from tests.admin_data import ADA_CERT, NOW, seed
 from tests.conftest import make_course
 
 _BASE = make_course(4, settings={"required_for_roles": ["installer", "sales"]})
@@ -76,9 +76,11 @@ def test_statuses_and_filters(reports: Reports) -> None:
 
 def test_quiz_items_and_questions(reports: Reports) -> None:
     [item] = reports.quiz_items(COURSE)
-    assert item["answers"] == 2 and item["share_correct"] == 50.0 and item["top_wrong"] == "1"
-    assert (item["prompt"], item["top_wrong_text"]) == ("Gold discount?", "5%")
-    assert reports.questions(COURSE)["s2"][0]["question"] == "What is a Gold partner?"
+    assert item["answers"] == 2 and item["share_correct"] == 50.0 and item["top_wrong"] == "5%"
+    assert (item["session"], item["prompt"], item["top_wrong_count"]) == ("s2", "Gold discount?", 1)
+    asked = reports.questions(COURSE)["s2"]
+    assert asked["asked"] == 1 and asked["modes"] == {"passage": 1}
+    assert asked["recent"][0]["question"] == "What is a Gold partner?"
 
 
 def test_certification(reports: Reports) -> None:
@@ -94,8 +96,15 @@ def test_certification(reports: Reports) -> None:
 
 
 def test_exports(reports: Reports) -> None:
-    assert len(reports.attempts("demo")) == 2
-    assert reports.certificate_rows()[0]["code"] == "CERT-ADA"
+    attempts = reports.attempts("demo")
+    assert [(a["number"], a["status"], a["score"], a["percent"]) for a in attempts] == [
+        (1, "failed", 0, 0),
+        (2, "passed", 1, 100),
+    ]
+    assert attempts[0]["answers"] == ["q1: 5% (wrong)"]
+    [cert] = reports.certificate_rows(NOW)
+    assert (cert["code"], cert["status"]) == (ADA_CERT, "valid")
+    assert reports.certificate_rows(NOW.replace(year=2027))[0]["status"] == "expired"
 
 
 def test_empty_store_reports_no_data() -> None:

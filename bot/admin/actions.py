@@ -10,9 +10,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.engagement import Engagement
 from bot.services import Services
 from flows.events import Reply
 from flows.messages import say
+from flows.reminders import allowed_at, reminder_course
+from flows.state import from_doc
 
 
 class ActionError(ValueError):
@@ -50,18 +53,33 @@ def _course_of(services: Services, doc: Mapping[str, Any], course_id: str | None
     return course
 
 
-def nudge(services: Services, who: str, key: str, course_id: str | None, now: datetime) -> None:
-    """Send a reminder now through the outbox (refused for a learner who said STOP)."""
+def _engagement(services: Services) -> Engagement:
+    if services.engagement is None:
+        raise ActionError("reminders and certificates are not set up in this process")
+    return services.engagement
+
+
+def nudge(services: Services, who: str, key: str, course_id: str | None, now: datetime) -> datetime:
+    """Have the engagement module remind the learner now, like any other reminder: it goes
+    out through the outbox as a proactive reply, is recorded on the learner (`nudged`), is
+    held until the learner's quiet hours end and is dropped after STOP. Returns when it may
+    go out. Refused, with the reason, when there is nothing to nudge about."""
+    engagement = _engagement(services)
     doc = _learner(services, key)
     if doc.get("opted_out"):
         raise ActionError("the learner opted out of reminders (STOP); no nudge sent")
     course = _course_of(services, doc, course_id)
-    progress = doc["progress"][course.id]
-    number = course.number_of(progress.get("current") or "") or 1
-    text = say("nudge", course, name=doc.get("name") or "", course=course.title, number=number)
-    services.conversations.queue(key, [Reply(text, course_id=course.id)])
-    services.outbox.flush(key)
+    learner = from_doc(key, doc)
+    waiting = reminder_course(learner, {c.id: c for c in services.library.current().courses})
+    if waiting is None or waiting.id != course.id:
+        raise ActionError(
+            "nothing to nudge about in this course: the learner has not started it, has "
+            "finished it, paused training, is working on another course, or the course "
+            "has no reminders settings"
+        )
+    engagement.nudge_now(key)
     audit(services, who, "nudge", key, now, course=course.id)
+    return allowed_at(learner, course, now)
 
 
 def reset(services: Services, who: str, key: str, course_id: str, now: datetime) -> None:
@@ -106,18 +124,31 @@ def move(
     audit(services, who, "move", key, now, course=course.id, session=session_id)
 
 
+def unblock(
+    services: Services, who: str, key: str, course_id: str, session_id: str, now: datetime
+) -> None:
+    """Give a learner whose quiz attempts ran out at a session another round of attempts
+    (the quiz engine flags the session in `quiz_blocked` and waits for an admin)."""
+    doc = _learner(services, key)
+    course = _course_of(services, doc, course_id)
+    if session_id not in doc["progress"][course.id].get("quiz_blocked", []):
+        raise ActionError("the learner's quiz attempts are not used up at that session")
+    services.store.learners.update_one(
+        {"_id": key},
+        {"$pull": {f"progress.{course.id}.quiz_blocked": session_id}, "$inc": {"version": 1}},
+    )
+    audit(services, who, "unblock", key, now, course=course.id, session=session_id)
+
+
 def revoke(services: Services, who: str, code: str, reason: str, now: datetime) -> str:
-    """Revoke a certificate; returns the holder's key."""
-    certificates = services.store.db["certificates"]
-    cert = certificates.find_one({"_id": code})
+    """Revoke a certificate with `bot.certificates`; returns the holder's key."""
+    certificates = _engagement(services).certificates
+    cert = certificates.by_code(code)
     if cert is None:
         raise ActionError("no such certificate")
-    if cert.get("revoked"):
+    if not certificates.revoke(code, now, reason):
         raise ActionError("the certificate is already revoked")
-    certificates.update_one(
-        {"_id": code}, {"$set": {"revoked": now, "revoked_reason": reason[:500]}}
-    )
-    audit(services, who, "revoke", cert.get("learner"), now, code=code, reason=reason[:500])
+    audit(services, who, "revoke", cert.get("learner"), now, code=cert["code"], reason=reason[:500])
     return str(cert.get("learner"))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, jsonify, request
 
@@ -59,7 +58,7 @@ def blueprint(services: Services) -> Blueprint:
         course = services.library.current().get(course_id)
         if course is None:
             abort(404)
-        return jsonify(reports.course_report(course, datetime.now(UTC)).as_dict())
+        return jsonify(reports.course_report(course, services.conversations.clock()).as_dict())
 
     @bp.get("/learners")
     def learners():
@@ -70,7 +69,7 @@ def blueprint(services: Services) -> Blueprint:
         if not limit.isdecimal() or not 1 <= int(limit) <= 10_000:
             return jsonify({"error": "limit must be a number from 1 to 10000"}), 400
         rows = reports.learner_rows(
-            datetime.now(UTC),
+            services.conversations.clock(),
             course=request.args.get("course") or None,
             status=status,
             limit=int(limit),

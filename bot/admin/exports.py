@@ -60,5 +60,5 @@ def rows_for(reports: Reports, kind: str, now: datetime, course: str | None) -> 
     if kind == "attempts":
         return reports.attempts(course)
     if kind == "certificates":
-        return reports.certificate_rows(course)
+        return reports.certificate_rows(now, course)
     return reports.learner_list()

@@ -8,7 +8,6 @@ JavaScript; every form carries a CSRF token.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -39,17 +38,13 @@ from bot.admin.exports import KINDS, rows_for, to_csv, to_json
 from bot.admin.preview import previews
 from bot.outbox import reply_from_doc
 from bot.render import to_html
-from bot.reports import STATUSES, Reports
+from bot.reports import ANSWER_MODES, STATUSES, Reports
 from bot.services import Services
 from flows.messages import CATALOG, LANGUAGES, untranslated
 
 log = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _back(default: str) -> str:
@@ -61,16 +56,10 @@ def _back(default: str) -> str:
     return default
 
 
-def _outgoing(at: datetime | None, record: dict[str, Any]) -> dict[str, Any]:
-    """A delivered or queued reply as a timeline item, rendered as the web shows it."""
-    reply = reply_from_doc(record.get("reply") or {})
-    return {
-        "at": at,
-        "kind": "out",
-        "status": record.get("status", ""),
-        "html": to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else ""),
-        "error": record.get("error"),
-    }
+def _html(reply_doc: dict[str, Any]) -> str:
+    """A delivered or queued reply rendered as the web shows it (escaped, media inline)."""
+    reply = reply_from_doc(reply_doc)
+    return to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else "")
 
 
 def blueprint(services: Services) -> Blueprint:
@@ -84,6 +73,7 @@ def blueprint(services: Services) -> Blueprint:
     )
     reports = Reports(services.store)
     config = services.config
+    _now = services.conversations.clock  # the bot's clock: figures agree with what it did
     throttle = LoginThrottle()
 
     @bp.context_processor
@@ -93,6 +83,7 @@ def blueprint(services: Services) -> Blueprint:
             "admin_name": current_admin(config),
             "local_mode": not config.admin_token,
             "courses": services.library.current().courses,
+            "answer_modes": ANSWER_MODES,
         }
 
     @bp.before_request
@@ -212,53 +203,15 @@ def blueprint(services: Services) -> Blueprint:
         doc = services.store.load(key)
         if doc is None:
             abort(404)
-        catalog = services.library.current()
-        enrolments = []
-        for course_id, progress in (doc.get("progress") or {}).items():
-            course = catalog.get(course_id)
-            sessions = [
-                {
-                    "number": n,
-                    "id": s.id,
-                    "title": s.title,
-                    "done": s.id in progress.get("completed", []),
-                    "current": s.id == progress.get("current"),
-                    "minutes": round((progress.get("seconds") or {}).get(s.id, 0) / 60, 1),
-                    "questions": (doc.get("history") or {}).get(s.id, []),
-                }
-                for n, s in enumerate(course.sessions if course else (), start=1)
-            ]
-            enrolments.append(
-                {
-                    "id": course_id,
-                    "title": course.title if course else f"{course_id} (no longer served)",
-                    "progress": progress,
-                    "sessions": sessions,
-                    "attempts": progress.get("attempts") or [],
-                }
-            )
-        deliveries = list(
-            services.store.deliveries.find({"learner": key}).sort("seq", -1).limit(100)
-        )
-        inbound = list(services.store.events.find({"learner": key}).sort("at", -1).limit(100))
-        timeline = sorted(
-            [_outgoing(d.get("at"), d) for d in deliveries]
-            + [_outgoing(o.get("created_at"), {**o, "status": "queued"}) for o in doc["outbox"]]
-            + [
-                {"at": e.get("at"), "kind": "in", "status": "received", "text": e.get("text", "")}
-                for e in inbound
-            ],
-            key=lambda item: item["at"] or datetime.min.replace(tzinfo=UTC),
-            reverse=True,
-        )
-        certificates = list(services.store.db["certificates"].find({"learner": key}))
+        page = reports.learner_page(doc, services.library.current(), _now())
+        for item in page["timeline"]:
+            if "reply" in item:
+                item["html"] = _html(item.pop("reply"))
         return render_template(
             "admin/learner.html",
             key=key,
             doc=doc,
-            enrolments=enrolments,
-            timeline=timeline[:150],
-            certificates=certificates,
+            **page,
             audit=actions.recent_audit(services, key, 50),
             now=_now(),
         )
@@ -275,10 +228,20 @@ def blueprint(services: Services) -> Blueprint:
     @bp.post("/learners/<path:key>/nudge")
     def nudge(key: str):
         who = current_admin(config) or "admin"
-        return _act(
-            key,
-            lambda: actions.nudge(services, who, key, request.form.get("course"), _now()),
-        )
+        now = _now()
+        try:
+            at = actions.nudge(services, who, key, request.form.get("course"), now)
+        except actions.ActionError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(
+                "Nudge queued: the clock sends it within a minute."
+                if at <= now
+                else f"Nudge queued for {at:%Y-%m-%d %H:%M} UTC, when the learner's quiet "
+                "hours end.",
+                "ok",
+            )
+        return redirect(url_for("admin.learner", key=key))
 
     @bp.post("/learners/<path:key>/reset")
     def reset(key: str):
@@ -302,6 +265,21 @@ def blueprint(services: Services) -> Blueprint:
             key,
             lambda: actions.move(
                 services, who, key, request.form.get("course", ""), int(number), _now()
+            ),
+        )
+
+    @bp.post("/learners/<path:key>/unblock")
+    def unblock(key: str):
+        who = current_admin(config) or "admin"
+        return _act(
+            key,
+            lambda: actions.unblock(
+                services,
+                who,
+                key,
+                request.form.get("course", ""),
+                request.form.get("session", ""),
+                _now(),
             ),
         )
 
@@ -329,6 +307,10 @@ def blueprint(services: Services) -> Blueprint:
                     "course": c,
                     "previews": previews(c),
                     "quiz": reports.quiz_items(c),
+                    "first_attempts": {
+                        f["session"]: f["first_attempt_pass_rate"]
+                        for f in reports.course_report(c, _now()).funnel
+                    },
                     "questions": reports.questions(c),
                 }
                 for c in catalog.courses
@@ -348,7 +330,7 @@ def blueprint(services: Services) -> Blueprint:
             course=course,
             data=data,
             report=report,
-            certificates=reports.certificate_rows(course.id if course else None),
+            certificates=reports.certificate_rows(_now(), course.id) if course else [],
             now=_now(),
         )
 
