@@ -5,67 +5,33 @@ Screenshots of the overview and a learner page go to test-artifacts/ for review.
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.admin_app import TOKEN, make_app
+from tests.browser import chromium, needs_chromium, screenshot, served
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
+def served_admin(tmp_path_factory) -> Iterator[tuple[str, object]]:
     app, services, sender = make_app(tmp_path_factory.mktemp("admin"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", (services, sender)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(app) as url:
+        yield url, (services, sender)
 
 
 @pytest.fixture(scope="module")
-def page(served, tmp_path_factory):
+def page(served_admin, tmp_path_factory):
     home = tmp_path_factory.mktemp("chromium-home")
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            env={
-                **os.environ,
-                "XDG_CONFIG_HOME": str(home / "config"),
-                "XDG_CACHE_HOME": str(home / "cache"),
-            },
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
+    with chromium(home, accept_downloads=True, viewport={"width": 1280, "height": 900}) as page:
+        yield page
 
 
-def test_admin_in_a_browser(served, page, tmp_path: Path) -> None:
-    base, (services, sender) = served
-    ARTIFACTS.mkdir(exist_ok=True)
+def test_admin_in_a_browser(served_admin, page, tmp_path: Path) -> None:
+    base, (services, sender) = served_admin
 
     # Sign in.
     page.goto(f"{base}/admin")
@@ -77,7 +43,7 @@ def test_admin_in_a_browser(served, page, tmp_path: Path) -> None:
     assert course.locator('[data-figure="completed"]').inner_text() == "1"
     assert course.locator('[data-figure="completion_rate"]').inner_text() == "33.3 %"
     assert course.locator("svg.funnel rect.bar").count() == 4
-    page.screenshot(path=str(ARTIFACTS / "admin-overview.png"), full_page=True)
+    screenshot(page, "admin-overview.png")
 
     # Filter the learner table.
     page.click("nav >> text=Learners")
@@ -98,14 +64,14 @@ def test_admin_in_a_browser(served, page, tmp_path: Path) -> None:
     services.engagement.run_due()  # the clock's tick
     assert [key for key, _ in sender.sent] == ["slack:T1:U2"]
     assert "nudge" in page.locator("section", has_text="Audit").last.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "admin-learner-nudged.png"), full_page=True)
+    screenshot(page, "admin-learner-nudged.png")
     page.goto(f"{base}/admin/learners/whatsapp:+15550000001")
     assert "What is a Gold partner?" in page.content()
     assert "63016" in page.locator("ol.timeline").inner_text()
-    page.screenshot(path=str(ARTIFACTS / "admin-learner.png"), full_page=True)
+    screenshot(page, "admin-learner.png")
     for name in ("certification", "content", "languages"):
         page.click(f"nav >> text={name.title()}")
-        page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
+        screenshot(page, f"admin-{name}.png")
 
     # Import a CSV with one bad row.
     roster = tmp_path / "roster.csv"

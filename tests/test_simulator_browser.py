@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from bot.web import create_app
+from tests.browser import chromium, needs_chromium, screenshot, served
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def server(config):
-    app = create_app(config)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with served(create_app(config)) as url:
+        yield url
 
 
 @pytest.fixture
-def page(tmp_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield browser.new_page()
-        browser.close()
+def page(tmp_path):
+    with chromium(tmp_path) as page:
+        yield page
 
 
 def test_learn_in_the_browser(server, page):
@@ -66,5 +40,4 @@ def test_learn_in_the_browser(server, page):
     page.fill("#text", "<img src=x onerror=alert(1)>")
     page.press("#text", "Enter")
     page.wait_for_selector(".msg.me >> text=<img src=x onerror=alert(1)>")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "simulator.png"), full_page=True)
+    screenshot(page, "simulator.png")
