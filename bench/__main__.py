@@ -1,7 +1,7 @@
 """`make bench`: run every section, then print one table of figures and the machine.
 
-Each section is a function returning `bench.table.Figure`s; register a new one (Slack
-events, the assistant's hit@3 and token ratio) by adding one line to `SECTIONS`.
+Each section is a function returning `bench.table.Figure`s; register a new one by adding
+one line to `SECTIONS`.
 """
 
 import sys
@@ -12,6 +12,7 @@ from bench.table import Figure, Section, machine, render
 
 SECTIONS: dict[str, Section] = {
     "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
+    "slack events under gunicorn vs flask hello": gunicorn_webhooks.slack_section,
     "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
     "content check": content_check.section,
     "memory and document size": memory.section,

@@ -1,19 +1,25 @@
-"""Signed Twilio webhooks (`next` / `menu`) against a bare Flask route, both served by the
-production server (gunicorn, gthread workers), at 1, 10 and 50 concurrent learners.
+"""Signed webhooks (`next` / `menu`) of one channel against a bare Flask route, both served
+by the production server (gunicorn, gthread workers), at 1, 10 and 50 concurrent learners:
+Twilio's WhatsApp webhook, and Slack's `message.im` events.
 
 The bot runs as production runs it (`gunicorn app:app`, configured from the environment,
-replies through the real `twilio` client to a local fake Twilio API, delivery on the app's
-thread pool). A level's throughput counts until every reply has left the outbox, so
-delivery work cannot hide behind the benchmark's end. With the embedded store there is one
-worker process (the store lives in it); the hello app gets the same configuration.
+replies through the real `twilio` / `slack_sdk` client to a local fake API in a process of
+its own, delivery on the app's thread pool). A channel is a small class (`Twilio`,
+`Slack`): how to sign and post one learner message, its fake API and its environment;
+everything else is shared. A level's throughput counts until every message was processed
+(`trainbot_messages_in_total`; Slack is acknowledged before the work) and every reply has
+left the outbox, so neither can hide behind the benchmark's end. With the embedded store
+there is one worker process (the store lives in it); the hello app gets the same
+configuration and is measured once per run.
 
-    python -m bench.gunicorn_webhooks
+    python -m bench.gunicorn_webhooks [whatsapp|slack]
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 import math
 import multiprocessing
 import os
@@ -24,26 +30,31 @@ import sys
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
 from bench.table import Figure, percentile, render
 from bot.channels.whatsapp import WEBHOOK_PATH
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT, TOKEN, PUBLIC = "AC" + "0" * 32, "bench-token", "https://bot.example.com"
+SLACK_TOKEN, SLACK_SECRET, SLACK_TEAM = "xoxb-bench-token", "bench-signing-secret", "T0BENCH"
 GUNICORN = ["--worker-class", "gthread", "--workers", "1", "--threads", "8"]
 LEVELS = {1: 200, 10: 500, 50: 1000}  # concurrent learners: webhook requests measured
 ENROL = "I am a new partner"
 PACED_LEARNERS, PACE, PACED_ROUNDS = 50, 1.0, 8  # 50 learners, one message a second each
 PER_LEARNER = 20  # messages per learner per level: below the 30/minute flood limit
 _PENDING = re.compile(r"^trainbot_outbox_learners_pending (\S+)$", re.M)
+_IN = r'^trainbot_messages_in_total\{{channel="{channel}",status="[^"]*"\}} (\S+)$'
 
 
 def free_port() -> int:
@@ -70,7 +81,7 @@ def gunicorn(target: str, env: Mapping[str, str], probe: str) -> Iterator[str]:
                 try:
                     if requests.get(base + probe, timeout=1).status_code < 500:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # starting, or busy
                     time.sleep(0.05)
             else:
                 log.seek(0)
@@ -112,14 +123,67 @@ def run_clients(
     return list(itertools.chain(*latencies)), time.perf_counter() - started
 
 
-class Twilio:
-    """Signs webhooks as Twilio does; one learner pool per concurrency level."""
+class Channel(ABC):
+    """One channel's side of the benchmark: sign and post a learner's message (counted),
+    its fake API (in its own process: in the load generator's, it would compete with the
+    clients for the interpreter lock and slow delivery down) and the bot's environment."""
+
+    name: ClassVar[str]
+    path: ClassVar[str]
 
     def __init__(self, base: str) -> None:
-        self.url = base + WEBHOOK_PATH
-        self.validator = RequestValidator(TOKEN)
+        self.url = base + self.path
         self.counter = itertools.count()
-        self.next_learner = itertools.count()
+        self._lock = threading.Lock()
+        self.posted = 0
+
+    serve_fake: ClassVar[Callable[[Any, Any], None]]
+    """Runs the fake API until `stop` (2nd argument) is set, its URL put on the 1st."""
+
+    @staticmethod
+    @abstractmethod
+    def env(fake_url: str) -> dict[str, str]:
+        """The bot's environment for this channel, talking to the fake API."""
+
+    @abstractmethod
+    def request(self, learner: int, body: str) -> tuple[Any, dict[str, str]]:
+        """The signed request for one learner message: (data, headers)."""
+
+    def post(self, http: requests.Session, learner: int, body: str) -> None:
+        data, headers = self.request(learner, body)
+        http.post(self.url, data=data, headers=headers).raise_for_status()
+        with self._lock:
+            self.posted += 1
+
+
+def _serve_twilio(urls: Any, stop: Any) -> None:
+    with FakeTwilio(ACCOUNT, TOKEN) as fake:
+        urls.put(fake.url)
+        stop.wait()
+
+
+def _serve_slack(urls: Any, stop: Any) -> None:
+    fake = FakeSlackAPI(token=SLACK_TOKEN, team_id=SLACK_TEAM).start()
+    urls.put(fake.base_url)
+    stop.wait()
+    fake.stop()
+
+
+class Twilio(Channel):
+    """Signs webhooks as Twilio does."""
+
+    name, path = "whatsapp", WEBHOOK_PATH
+    serve_fake = staticmethod(_serve_twilio)
+    validator = RequestValidator(TOKEN)
+
+    @staticmethod
+    def env(fake_url: str) -> dict[str, str]:
+        return {
+            "TWILIO_ACCOUNT_SID": ACCOUNT,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
+            "TWILIO_API_BASE_URL": fake_url,
+        }
 
     def params(self, learner: int, body: str) -> dict[str, str]:
         return {
@@ -131,26 +195,63 @@ class Twilio:
             "NumMedia": "0",
         }
 
-    def post(self, http: requests.Session, learner: int, body: str) -> None:
+    def request(self, learner: int, body: str) -> tuple[Any, dict[str, str]]:
         params = self.params(learner, body)
-        signature = self.validator.compute_signature(PUBLIC + WEBHOOK_PATH, params)
-        response = http.post(self.url, data=params, headers={"X-Twilio-Signature": signature})
-        response.raise_for_status()
+        return params, {
+            "X-Twilio-Signature": self.validator.compute_signature(PUBLIC + self.path, params)
+        }
 
 
-def _serve_fake(urls: Any, stop: Any) -> None:
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        urls.put(fake.url)
-        stop.wait()
+class Slack(Channel):
+    """Signs `message.im` events as Slack does (the Events API, one per DM)."""
+
+    name, path = "slack", "/slack/events"
+    serve_fake = staticmethod(_serve_slack)
+    verifier = SignatureVerifier(SLACK_SECRET)
+
+    @staticmethod
+    def env(fake_url: str) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SLACK_SECRET,
+            "SLACK_API_URL": fake_url,
+        }
+
+    def request(self, learner: int, body: str) -> tuple[Any, dict[str, str]]:
+        n, now = next(self.counter), time.time()
+        user = f"U{learner:010d}"
+        data = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": SLACK_TEAM,
+                "api_app_id": "A0BENCH",
+                "event_id": f"Ev{n:012d}",
+                "event_time": int(now),
+                "event": {
+                    "type": "message",
+                    "channel_type": "im",
+                    "channel": "D" + user[1:],
+                    "user": user,
+                    "text": body,
+                    "ts": f"{now:.6f}",
+                    "client_msg_id": f"bench-{n}",
+                },
+            }
+        )
+        timestamp = str(int(now))
+        return data, {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": self.verifier.generate_signature(timestamp=timestamp, body=data),
+        }
 
 
 @contextmanager
-def fake_twilio() -> Iterator[str]:
-    """The fake Twilio API in its own process (in the load generator's, it would compete
-    with the clients for the interpreter lock and slow delivery down); its URL."""
+def fake_api(channel: type[Channel]) -> Iterator[str]:
+    """The channel's fake API in its own process; its URL."""
     context = multiprocessing.get_context("spawn")
     urls, stop = context.Queue(), context.Event()
-    process = context.Process(target=_serve_fake, args=(urls, stop), daemon=True)
+    process = context.Process(target=channel.serve_fake, args=(urls, stop), daemon=True)
     process.start()
     try:
         yield urls.get(timeout=30)
@@ -159,20 +260,27 @@ def fake_twilio() -> Iterator[str]:
         process.join(timeout=10)
 
 
-def drained(base: str, timeout: float = 120) -> None:
-    """Wait until every learner's outbox is empty (all replies accepted by the fake API)."""
+def drained(base: str, channel: Channel, timeout: float = 120) -> None:
+    """Wait until every posted message was processed and every learner's outbox is empty
+    (all replies accepted by the fake API)."""
+    processed = re.compile(_IN.format(channel=channel.name), re.M)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = _PENDING.search(requests.get(base + "/metrics", timeout=5).text)
-        if pending and float(pending.group(1)) == 0:
+        metrics = requests.get(base + "/metrics", timeout=5).text
+        pending = _PENDING.search(metrics)
+        done = sum(float(count) for count in processed.findall(metrics))
+        if pending and float(pending.group(1)) == 0 and done >= channel.posted:
             return
         time.sleep(0.02)
-    raise RuntimeError("the outbox did not drain")
+    raise RuntimeError(f"the {channel.name} messages were not all processed and delivered")
 
 
-def measure_webhooks(base: str) -> dict[int, tuple[float, list[float], int]]:
-    """Per level: throughput (requests/s until delivered), latencies, learners in store."""
-    twilio = Twilio(base)
+def measure_webhooks(
+    base: str, channel: type[Channel]
+) -> tuple[dict[int, tuple[float, list[float], int]], Channel]:
+    """Per level: throughput (requests/s until delivered), latencies, learners in store;
+    and the channel's poster (for the messages counted so far)."""
+    twilio = channel(base)
     results = {}
     learners_total = 0
     for clients, total in LEVELS.items():
@@ -195,22 +303,21 @@ def measure_webhooks(base: str) -> dict[int, tuple[float, list[float], int]]:
             twilio.post(http, first + client * pool + n % pool, text)
 
         run_clients(clients, pool, say)
-        drained(base)
+        drained(base, twilio)
         started = time.perf_counter()
         latencies, _ = run_clients(clients, per_client, functools.partial(say, after=pool))
-        drained(base)
+        drained(base, twilio)
         throughput = len(latencies) / (time.perf_counter() - started)
         results[clients] = (throughput, latencies, learners_total)
-    return results
+    return results, twilio
 
 
-def measure_paced(base: str, first: int) -> tuple[list[float], int]:
+def measure_paced(base: str, twilio: Channel, first: int) -> tuple[list[float], int]:
     """PACED_LEARNERS learners each writing once every PACE seconds (people read between
     messages): latencies when the server is not saturated, and the learners enrolled."""
-    twilio = Twilio(base)
     learners = range(first, first + PACED_LEARNERS)
     run_clients(PACED_LEARNERS, 1, lambda http, c, n: twilio.post(http, learners[c], ENROL))
-    drained(base)
+    drained(base, twilio)
     start = time.perf_counter() + 0.1
 
     def wait(client: int, n: int) -> None:
@@ -223,6 +330,14 @@ def measure_paced(base: str, first: int) -> tuple[list[float], int]:
 
     latencies, _ = run_clients(PACED_LEARNERS, PACED_ROUNDS, post, wait)
     return latencies, first + PACED_LEARNERS
+
+
+@functools.cache
+def hello() -> dict[int, tuple[float, list[float]]]:
+    """The bare Flask route under the same gunicorn configuration, once per run (both
+    channels' ratios are taken against the same figures)."""
+    with gunicorn("bench.hello_app:app", {}, "/hello") as base:
+        return measure_hello(base)
 
 
 def measure_hello(base: str) -> dict[int, tuple[float, list[float]]]:
@@ -238,27 +353,19 @@ def measure_hello(base: str) -> dict[int, tuple[float, list[float]]]:
     return results
 
 
-def section() -> list[Figure]:
+def channel_figures(channel: type[Channel]) -> list[Figure]:
+    """The channel's figures under gunicorn, and its throughput ÷ the hello route's."""
     ms = 1000
-    with fake_twilio() as fake_url:
-        env = {
-            "TWILIO_ACCOUNT_SID": ACCOUNT,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
-            "TWILIO_API_BASE_URL": fake_url,
-            "PUBLIC_BASE_URL": PUBLIC,
-            "MONGODB_URI": "",
-        }
+    with fake_api(channel) as fake_url:
+        env = {**channel.env(fake_url), "PUBLIC_BASE_URL": PUBLIC, "MONGODB_URI": ""}
         with gunicorn("app:app", env, "/readyz") as base:
-            webhooks = measure_webhooks(base)
+            webhooks, poster = measure_webhooks(base, channel)
             in_store = max(learners for _, _, learners in webhooks.values())
-            paced, learners = measure_paced(base, first=in_store)
-    with gunicorn("bench.hello_app:app", {}, "/hello") as base:
-        hello = measure_hello(base)
+            paced, learners = measure_paced(base, poster, first=in_store)
     figures = []
-    name = "whatsapp webhook (gunicorn)"
-    for clients, (throughput, latencies, learners) in webhooks.items():
-        conditions = f"{clients} concurrent, {learners} learners in the embedded store"
+    name = f"{channel.name} webhook (gunicorn)"
+    for clients, (throughput, latencies, learners_then) in webhooks.items():
+        conditions = f"{clients} concurrent, {learners_then} learners in the embedded store"
         p99 = percentile(latencies, 0.99) * ms
         figures += [
             Figure(
@@ -283,20 +390,11 @@ def section() -> list[Figure]:
             f"{PACED_LEARNERS} learners writing every {PACE:.0f} s, {learners} in the store",
         )
     )
-    for clients, (throughput, latencies) in hello.items():
-        p50, p99 = percentile(latencies, 0.5) * ms, percentile(latencies, 0.99) * ms
-        conditions = f"{clients} concurrent"
-        figures += [
-            Figure("flask hello (gunicorn)", f"throughput at {clients}", f"{throughput:.0f} req/s"),
-            Figure(
-                "flask hello (gunicorn)", f"p50 / p99 at {clients}", f"{p50:.1f} / {p99:.1f} ms"
-            ),
-        ]
     for clients in LEVELS:
-        ratio = webhooks[clients][0] / hello[clients][0]
+        ratio = webhooks[clients][0] / hello()[clients][0]
         figures.append(
             Figure(
-                "webhook ÷ hello",
+                f"{channel.name} ÷ hello",
                 f"throughput at {clients}",
                 f"{ratio:.2f}",
                 "≥ 0.5",
@@ -307,5 +405,28 @@ def section() -> list[Figure]:
     return figures
 
 
+def hello_figures() -> list[Figure]:
+    ms, figures = 1000, []
+    for clients, (throughput, latencies) in hello().items():
+        p50, p99 = percentile(latencies, 0.5) * ms, percentile(latencies, 0.99) * ms
+        figures += [
+            Figure("flask hello (gunicorn)", f"throughput at {clients}", f"{throughput:.0f} req/s"),
+            Figure(
+                "flask hello (gunicorn)", f"p50 / p99 at {clients}", f"{p50:.1f} / {p99:.1f} ms"
+            ),
+        ]
+    return figures
+
+
+def section() -> list[Figure]:
+    """WhatsApp webhooks, and the hello route they (and Slack's events) are compared with."""
+    return channel_figures(Twilio) + hello_figures()
+
+
+def slack_section() -> list[Figure]:
+    """Slack `message.im` events, signed, through Bolt (acknowledged, then processed)."""
+    return channel_figures(Slack)
+
+
 if __name__ == "__main__":
-    print(render(section()))
+    print(render(slack_section() if sys.argv[1:] == ["slack"] else section()))

@@ -319,7 +319,7 @@ class Assistant:
         prompt_tokens = tokens.count_messages(messages, self.settings.model)
         try:
             text, usage = self._call(messages)
-            answer, source = self._check(course, text, messages[0]["content"], hits, sent)
+            answer, source = self._check(course, text, hits, sent)
         except Exception as exc:
             reason = _failure_reason(exc)
             log.warning("assistant: model answer not used (%s); sending a passage", reason)
@@ -439,14 +439,14 @@ class Assistant:
         return SHIPPED_ANSWER
 
     def _check(
-        self, course: Course, text: str, system: str, hits: list[Hit], sent: list[Passage]
+        self, course: Course, text: str, hits: list[Hit], sent: list[Passage]
     ) -> tuple[str | None, Passage | None]:
         """The answer to send and its source passage (None for an off-course question);
         raises ModelFailure when it must not be sent."""
         answer = text.strip()
         if answer.strip(" .").upper() == OFF_COURSE or answer.upper().startswith(OFF_COURSE):
             return None, None
-        if _leaks(answer, system):
+        if _leaks(answer, self.template_for(course).system):
             raise ModelFailure("leak")
         cited = None
         if match := CITATION.search(answer):
@@ -581,14 +581,21 @@ class Assistant:
 SHIPPED_ANSWER = Template.parse(shipped_prompt("assistant.txt"), ANSWER_FIELDS)
 
 
-def _leaks(answer: str, system: str) -> bool:
-    """Whether the answer repeats a line of the rules (an attempt to print the prompt)."""
+def _leaks(answer: str, rules: str) -> bool:
+    """Whether the answer repeats a piece of the rules (an attempt to print the prompt).
+
+    `rules` is the prompt template's system part, before the passages: every stretch of
+    20+ characters between its placeholders counts, compared without case or spacing, so a
+    model that prints one rule, or the opening line without the course title, is caught
+    as well as one that prints everything."""
     folded = " ".join(answer.casefold().split())
-    rules = system.split("Course passages:", 1)[0]
-    return any(
-        len(line) >= 30 and " ".join(line.casefold().split()) in folded
-        for line in (raw.strip(" -") for raw in rules.splitlines())
-    )
+    rules = re.split(r"Course passages:|\{passages\}", rules, maxsplit=1)[0]
+    for line in rules.splitlines():
+        for piece in re.split(r"\{\w+\}", line):
+            piece = " ".join(piece.casefold().split()).strip(" -\"'.,:;")
+            if len(piece) >= 20 and piece in folded:
+                return True
+    return False
 
 
 def _reachable(course: Course, doc: Mapping | None, session_id: str) -> bool:

@@ -72,6 +72,12 @@ from flows.machine import step
 from flows.state import from_doc
 
 log = logging.getLogger(__name__)
+# Bolt logs a refused request's whole body (message text, user and team ids) at INFO; the
+# blueprint logs the refusal itself, without the body. A filter, because Bolt resets the
+# level of its loggers from the app's logger (and keeps filters already there).
+logging.getLogger("slack_bolt.RequestVerification").addFilter(
+    lambda record: record.levelno >= logging.WARNING
+)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 CLIENT_TIMEOUT = 10  # seconds per Web API call
@@ -763,6 +769,20 @@ def connect(services: Services) -> SlackChannel:
     return SlackChannel(services, sender)
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def well_formed_signature() -> bool:
+    """Whether the request's signature headers have Slack's shape (a Unix time, `v0=` and
+    64 hex digits). Bolt's verifier raises on a non-numeric timestamp or a non-ASCII
+    signature, which made a forged request a 500 with a traceback in the logs; such
+    requests are refused here instead, as unsigned."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    return bool(_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature))
+
+
 def blueprint(channel: SlackChannel) -> Blueprint:
     """`POST /slack/events` for everything the Slack app sends (events, interactivity, the
     slash command); `/slack/interactions` and `/slack/commands` are the same handler."""
@@ -773,6 +793,12 @@ def blueprint(channel: SlackChannel) -> Blueprint:
     @bp.post("/interactions")
     @bp.post("/commands")
     def events():
-        return handler.handle(request)
+        if not well_formed_signature():
+            log.warning("slack: refused %s with malformed signature headers", request.path)
+            return {"error": "invalid request"}, 401
+        response = handler.handle(request)
+        if response.status_code == 401:
+            log.warning("slack: refused %s with an invalid or stale signature", request.path)
+        return response
 
     return bp

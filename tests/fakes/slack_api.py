@@ -5,7 +5,8 @@ It answers the methods Trainbot calls (`auth.test`, `users.info`, `chat.postMess
 posts, records every request, and checks Block Kit the way Slack does (`invalid_blocks`
 past 50 blocks, a section over 3,000 characters, repeated ids…), so a renderer bug fails a
 test instead of passing silently. Tests can script failures (`ratelimited` with
-`Retry-After`, `invalid_blocks`, …) and delays.
+`Retry-After`, `invalid_blocks`, …), delays, and hangs (no answer at all, then the
+connection closed).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class FakeSlackAPI:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.delays: dict[str, float] = {}
+        self._hangs: dict[str, list[float]] = {}
         self._scripted: dict[str, list[Scripted]] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
@@ -191,6 +193,13 @@ class FakeSlackAPI:
         """HTTP 429 `ratelimited` with `Retry-After`, as Slack answers a burst."""
         self.fail_next(method, "ratelimited", 429, {"Retry-After": str(retry_after)}, times)
 
+    def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` wait `seconds` and are closed unanswered (a
+        client with a shorter timeout gives up first); they are recorded with status 0 and
+        post nothing."""
+        with self._changed:
+            self._hangs.setdefault(method, []).extend([seconds] * times)
+
     # --- what was received -------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:
@@ -246,6 +255,17 @@ class FakeSlackAPI:
         else:
             method = url.path.rsplit("/", 1)[-1]
         call = Call(method, params, dict(http.headers.items()), time.monotonic())
+        with self._changed:
+            hangs = self._hangs.get(method)
+            hang = hangs.pop(0) if hangs else None
+        if hang is not None:
+            time.sleep(hang)
+            call.status = 0
+            with self._changed:
+                self.calls.append(call)
+                self._changed.notify_all()
+            http.close_connection = True
+            return
         if method in self.delays:
             time.sleep(self.delays[method])
         status, body, headers = self._answer(method, params, http.headers)
