@@ -70,7 +70,7 @@ def gunicorn(target: str, env: Mapping[str, str], probe: str) -> Iterator[str]:
                 try:
                     if requests.get(base + probe, timeout=1).status_code < 500:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):
                     time.sleep(0.05)
             else:
                 log.seek(0)
