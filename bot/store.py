@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -245,24 +245,33 @@ class Store:
             return_document=pymongo.ReturnDocument.AFTER,
         )
 
-    def release_outbox(self, key: str) -> dict[str, Any] | None:
-        """Give the lease back; returns the outbox (only) to see whether more arrived
-        meanwhile (copying the whole document was a measurable share of each message)."""
+    def release_outbox(self, key: str, done: Sequence[int] = ()) -> dict[str, Any] | None:
+        """Give the lease back, removing the entries `done` (delivered and recorded with
+        `delivered(..., pull=False)`: one learner write per flush instead of one per reply);
+        returns the outbox (only) to see whether more arrived meanwhile (copying the whole
+        document was a measurable share of each message)."""
+        update: dict[str, Any] = {"$set": {"lease": None}}
+        if done:
+            update["$pull"] = {"outbox": {"seq": {"$in": list(done)}}}
         return self.learners.find_one_and_update(
             {"_id": key},
-            {"$set": {"lease": None}},
+            update,
             projection={"outbox": 1},
             return_document=pymongo.ReturnDocument.AFTER,
         )
 
-    def delivered(self, key: str, entry: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    def delivered(
+        self, key: str, entry: Mapping[str, Any], record: Mapping[str, Any], pull: bool = True
+    ) -> None:
         """Log a delivery and remove it from the outbox (log first: a crash in between
-        re-sends rather than loses)."""
+        re-sends rather than loses); with `pull=False` the lease holder removes it when it
+        releases the lease (`release_outbox(key, done)`)."""
         # $set, not replace: keeps what status callbacks and earlier parts already wrote.
         self.deliveries.update_one(
             {"_id": f"{key}#{entry['seq']}"}, {"$set": dict(record)}, upsert=True
         )
-        self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
+        if pull:
+            self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
 
     def part_sent(self, key: str, seq: int, sent: list[str]) -> None:
         """Messages of a multi-message reply went out (`sent`, in order, the last one new):
