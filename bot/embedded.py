@@ -6,17 +6,33 @@ document of the collection, so each message cost about six full scans of `learne
 the `_id` index. `install()` gives the embedded store the same shortcut: a filter naming a
 plain `_id` value is tested against that one document only. The filter is still applied
 in full, so results are exactly what the scan would return; other queries are unchanged.
+
+Every read and write also walks whole documents several times (copying them, converting
+datetimes to and from naive UTC), calling a generic function on every string of a
+learner's 200 remembered message ids. `install()` replaces those walkers with versions
+that return strings and numbers in place and recurse only into plain dicts and lists,
+handing every other type to mongomock's own walker: same results, about a third of the
+time. And a TTL index made mongomock scan the whole collection for expired documents on
+every access; expiry now runs at most once a second per collection (MongoDB's own TTL
+monitor runs once a minute).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import mongomock_ng
+from mongomock_ng import collection as mm_collection
+from mongomock_ng import helpers
+from mongomock_ng import store as mm_store
 from mongomock_ng.filtering import filter_applies
 
-_INSTALLED = "_trainbot_id_lookup"
+_INSTALLED = "_trainbot_fast"
+_ATOMS = frozenset({str, int, float, bool, type(None), bytes})
+TTL_EVERY = 1.0  # seconds between expiry scans of one collection
 
 
 def _by_id(original: Any) -> Any:
@@ -28,12 +44,72 @@ def _by_id(original: Any) -> Any:
         document = documents.get(key)
         return iter([document] if document is not None and filter_applies(filter, document) else [])
 
-    setattr(iter_documents, _INSTALLED, True)
     return iter_documents
 
 
+def _walker(original: Callable[[Any], Any], leaf: Callable[[Any], Any] | None = None) -> Any:
+    """`original` (a recursive document walker), short-cut for atoms, plain dicts and lists
+    (and exact datetimes when `leaf` says what becomes of them)."""
+
+    def walk(value: Any) -> Any:
+        kind = type(value)
+        if kind in _ATOMS:
+            return value
+        if kind is dict:
+            return {k: v if type(v) in _ATOMS else walk(v) for k, v in value.items()}
+        if kind is list:
+            return [v if type(v) in _ATOMS else walk(v) for v in value]
+        if leaf is not None and kind is datetime:
+            return leaf(value)
+        return original(value)
+
+    walk.__wrapped__ = original  # type: ignore[attr-defined]
+    return walk
+
+
+def _copy_field(original: Any) -> Any:
+    """mongomock's result copier (`copy.copy` on every leaf), short-cut like `_walker`."""
+
+    def copy_field(obj: Any, container: Any) -> Any:
+        kind = type(obj)
+        if kind in _ATOMS:
+            return obj
+        if kind is list:
+            return [v if type(v) in _ATOMS else copy_field(v, container) for v in obj]
+        if kind is dict and container is dict:
+            return {k: v if type(v) in _ATOMS else copy_field(v, container) for k, v in obj.items()}
+        return original(obj, container)
+
+    copy_field.__wrapped__ = original  # type: ignore[attr-defined]
+    return copy_field
+
+
+def _throttled(original: Any) -> Any:
+    def remove_expired_documents(self: Any) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_trainbot_expired_at", -TTL_EVERY) >= TTL_EVERY:
+            self._trainbot_expired_at = now
+            original(self)
+
+    return remove_expired_documents
+
+
 def install() -> None:
-    """Look documents up by `_id` directly (idempotent; the embedded store calls it)."""
-    collection = mongomock_ng.collection.Collection
-    if not getattr(collection._iter_documents, _INSTALLED, False):
-        collection._iter_documents = _by_id(collection._iter_documents)
+    """Install the shortcuts (idempotent; the embedded store calls it)."""
+    if getattr(mongomock_ng, _INSTALLED, False):
+        return
+    collection = mm_collection.Collection
+    collection._iter_documents = _by_id(collection._iter_documents)
+    helpers.make_datetime_timezone_aware_in_document = _walker(
+        helpers.make_datetime_timezone_aware_in_document,
+        lambda value: value.replace(tzinfo=helpers.utc),
+    )
+    helpers.patch_datetime_awareness_in_document = _walker(
+        helpers.patch_datetime_awareness_in_document
+    )
+    clone = _walker(helpers._clone_document, lambda value: value)
+    helpers._clone_document = mm_collection._clone_document = clone
+    mm_collection._copy_field = _copy_field(mm_collection._copy_field)
+    store = mm_store.CollectionStore
+    store._remove_expired_documents = _throttled(store._remove_expired_documents)
+    setattr(mongomock_ng, _INSTALLED, True)

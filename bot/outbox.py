@@ -109,10 +109,14 @@ class Outbox:
             doc = self.store.claim_outbox(key, now, now + self.lease)
             if doc is None:
                 return sent  # another deliverer has this learner; it will send ours too
+            done: list[int] = []  # sent and recorded: removed from the outbox on release
+            if doc.get("lease") is not None:  # the last deliverer died mid-flush
+                done = self.store.already_sent(key, [e["seq"] for e in doc.get("outbox", [])])
+                doc = {**doc, "outbox": [e for e in doc.get("outbox", []) if e["seq"] not in done]}
             try:
-                sent += self._send_due(doc, now)
+                sent += self._send_due(doc, now, done)
             finally:
-                doc = self.store.release_outbox(key)
+                doc = self.store.release_outbox(key, done)
             if not self._due(doc, self.clock()):
                 return sent
         return sent
@@ -126,7 +130,7 @@ class Outbox:
         entries = (doc or {}).get("outbox", [])
         return bool(entries) and min(entries, key=lambda e: e["seq"])["next_at"] <= now
 
-    def _send_due(self, doc: Mapping[str, Any], now: datetime) -> int:
+    def _send_due(self, doc: Mapping[str, Any], now: datetime, done: list[int]) -> int:
         key = doc["_id"]
         channel = channel_of(key)
         sender = self.senders.get(channel)
@@ -157,7 +161,8 @@ class Outbox:
                 self._fail(key, entry, f"sender error: {exc}", retryable=True)
                 break
             record = self._record(key, entry, "sent", provider_ids[0] if provider_ids else None)
-            self.store.delivered(key, entry, {**record, "provider_ids": provider_ids})
+            self.store.delivered(key, entry, {**record, "provider_ids": provider_ids}, pull=False)
+            done.append(entry["seq"])
             MESSAGES_OUT.labels(channel, "sent").inc()
             sent += 1
         return sent

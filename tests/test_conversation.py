@@ -253,3 +253,29 @@ def test_a_flood_gets_one_slow_down_reply_and_changes_nothing_else(world):
     slow = [t for _, t in sender.sent if "a lot of messages" in t]
     assert len(slow) == 1
     assert store.load(KEY)["progress"]["partner-onboarding"]["current"] == "welcome"
+
+
+def test_a_deliverer_that_died_mid_flush_is_taken_over_without_resending(world):
+    conversations, store, sender, clock = world
+    sender.failures.append(DeliveryError("network down"))
+    conversations.handle(message("I am a new partner", "m1"))  # welcome + session 1 queued
+    # A deliverer takes the lease, sends and records the welcome, then dies before release.
+    clock.now += timedelta(minutes=1)
+    doc = store.claim_outbox(KEY, clock.now, clock.now + timedelta(seconds=60))
+    first = min(doc["outbox"], key=lambda e: e["seq"])
+    store.delivered(
+        KEY,
+        first,
+        {
+            "learner": KEY,
+            "seq": first["seq"],
+            "status": "sent",
+            "reply": first["reply"],
+            "at": clock.now,
+        },
+        pull=False,
+    )
+    clock.now += timedelta(minutes=2)  # its lease has expired
+    assert conversations.outbox.flush(KEY) == 1
+    assert [t.split("\n")[0] for _, t in sender.sent] == ["📚 **Session 1: Welcome to Solaro**"]
+    assert store.load(KEY)["outbox"] == []

@@ -102,6 +102,20 @@ def test_delivered_postpone_due_and_transcript(store: Store):
     assert store.transcript("k", after=1) == []
 
 
+def test_recorded_deliveries_leave_the_outbox_on_release(store: Store):
+    """`delivered(pull=False)` records only; the release removes exactly the entries done,
+    so a crash in between re-sends them (at least once) instead of losing them."""
+    store.commit("k", None, {}, [reply("a"), reply("b"), reply("c")], "m1", T0)
+    doc = store.claim_outbox("k", T0, T0 + timedelta(seconds=60))
+    for entry in doc["outbox"][:2]:
+        store.delivered("k", entry, {"learner": "k", "seq": entry["seq"], "at": T0}, pull=False)
+    assert [e["seq"] for e in store.load("k")["outbox"]] == [1, 2, 3]  # not yet released
+    released = store.release_outbox("k", [1, 2])
+    assert [e["seq"] for e in released["outbox"]] == [3]
+    assert store.load("k")["lease"] is None
+    assert [r["seq"] for r in store.transcript("k")] == [1, 2]
+
+
 def test_concurrent_guarded_updates_lose_nothing(store: Store):
     store.commit("k", None, {"count": 0}, [], "m0", T0)
 
