@@ -33,6 +33,14 @@ EXPIRY_WINDOWS = (30, 60, 90)
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # a certificate without `expires` never expires
 GRADED = [QUIZ, FINAL]  # attempt kinds that count (spaced reviews are drills, not tests)
 DECIDED = [QUIZ_PASSED, QUIZ_FAILED]  # active and abandoned attempts are not finished
+LEARNER_CERTIFICATES = {  # pipeline stage: each learner's certificates as `certs`
+    "$lookup": {
+        "from": "certificates",
+        "localField": "_id",
+        "foreignField": "learner",
+        "as": "certs",
+    }
+}
 ANSWER_MODES = {
     "model": "model answer",
     "passage": "course passage",
@@ -151,14 +159,7 @@ class Reports:
         if course_id:
             stages.append({"$match": {"p.k": course_id}})
         stages += [
-            {
-                "$lookup": {
-                    "from": "certificates",
-                    "localField": "_id",
-                    "foreignField": "learner",
-                    "as": "certs",
-                }
-            },
+            LEARNER_CERTIFICATES,
             {
                 "$project": {
                     "_id": 0,
@@ -505,14 +506,7 @@ class Reports:
         dimensions = ("role", "manager")
         result = self.learners.aggregate(
             [
-                {
-                    "$lookup": {
-                        "from": "certificates",
-                        "localField": "_id",
-                        "foreignField": "learner",
-                        "as": "certs",
-                    }
-                },
+                LEARNER_CERTIFICATES,
                 {
                     "$project": {
                         **{d: {"$ifNull": [f"$profile.{d}", ""]} for d in dimensions},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ import yaml
 
 from bot.config import Config
 from bot.content import check
+from bot.observability import configure_logging
 from flows.course import Catalog, Course, Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,3 +74,16 @@ def sample_catalog() -> Catalog:
 def config(tmp_path: Path) -> Config:
     """A config with no credentials and no .env, on the embedded store."""
     return Config.from_env({}, dotenv=None)
+
+
+@pytest.fixture
+def log_lines():
+    """What the production log handler (JSON lines, redacted) writes at INFO."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging(logging.INFO, json_lines=True)
+    stream = io.StringIO()
+    root.handlers[0].setStream(stream)
+    yield stream.getvalue
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])

@@ -7,9 +7,7 @@ state, with exactly those messages in their DM, each posted once and in order.""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,6 @@ from slack_sdk.signature import SignatureVerifier
 from bot.channels import slack
 from bot.channels.slack import learner_key
 from bot.config import Config
-from bot.observability import configure_logging
 from bot.services import build_services, senders_for
 from bot.web import create_app
 from tests.conftest import copy_without_quizzes
@@ -328,19 +325,6 @@ def test_an_exact_replay_inside_the_window_changes_nothing(fake, content):
 
 
 # --- logs -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def log_lines():
-    """What the production log handler (JSON lines, redacted) writes at INFO."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging(logging.INFO, json_lines=True)
-    stream = io.StringIO()
-    root.handlers[0].setStream(stream)
-    yield stream.getvalue
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def test_slack_logs_hold_no_ids_tokens_or_message_bodies(fake, content, quick, log_lines):

@@ -3,9 +3,7 @@ reaches the logs, and the per-IP limit on requests that fail signature verificat
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -15,7 +13,6 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH
 from bot.guard import FailureLimiter
-from bot.observability import configure_logging
 from tests.conftest import SAMPLE
 from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import ACCOUNT, PUBLIC, TOKEN, Served, message, phone
@@ -168,19 +165,6 @@ def test_the_media_route_still_serves_media(exposed: Served):
 
 
 # --- logs ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def log_lines():
-    """What the production log handler (JSON lines, redacted) writes at INFO."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging(logging.INFO, json_lines=True)
-    stream = io.StringIO()
-    root.handlers[0].setStream(stream)
-    yield stream.getvalue
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def test_logs_never_hold_phone_numbers_tokens_or_message_bodies(fake: FakeTwilio, log_lines):

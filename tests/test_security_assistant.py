@@ -8,9 +8,7 @@ questions, answers or name (here a second learner with distinctive ones)."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,6 @@ import pytest
 
 from bot.assistant import Template, shipped_prompt
 from bot.config import Config
-from bot.observability import configure_logging
 from bot.services import build_services
 from flows.events import Inbound, Reply
 from tests.conftest import quizless_sample
@@ -198,19 +195,6 @@ def test_every_learner_gets_one_reply_whatever_the_model_does(fake: FakeOpenAI, 
 
 
 # --- logs -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def log_lines():
-    """What the production log handler (JSON lines, redacted) writes at INFO."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging(logging.INFO, json_lines=True)
-    stream = io.StringIO()
-    root.handlers[0].setStream(stream)
-    yield stream.getvalue
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def test_assistant_logs_hold_no_questions_answers_or_keys(fake: FakeOpenAI, log_lines):
