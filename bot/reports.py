@@ -41,6 +41,9 @@ LEARNER_CERTIFICATES = {  # pipeline stage: each learner's certificates as `cert
         "as": "certs",
     }
 }
+CERTIFICATE_HOLDER = {  # pipeline stage: a certificate's learner document as `who`
+    "$lookup": {"from": "learners", "localField": "learner", "foreignField": "_id", "as": "who"}
+}
 ANSWER_MODES = {
     "model": "model answer",
     "passage": "course passage",
@@ -566,14 +569,7 @@ class Reports:
                     {"$replaceRoot": {"newRoot": "$newest"}},
                     {"$match": {"expires": {"$gt": now, "$lte": horizon}}},
                     {"$match": {"$expr": _not_revoked("$revoked")}},
-                    {
-                        "$lookup": {
-                            "from": "learners",
-                            "localField": "learner",
-                            "foreignField": "_id",
-                            "as": "who",
-                        }
-                    },
+                    CERTIFICATE_HOLDER,
                     {
                         "$project": {
                             "code": "$_id",
@@ -633,14 +629,7 @@ class Reports:
         rows = self.certificates.aggregate(
             [
                 {"$match": {"course": course_id}},
-                {
-                    "$lookup": {
-                        "from": "learners",
-                        "localField": "learner",
-                        "foreignField": "_id",
-                        "as": "who",
-                    }
-                },
+                CERTIFICATE_HOLDER,
                 {"$unwind": "$who"},
                 {"$match": {f"who.progress.{course_id}.started_at": {"$ne": None}}},
                 {
@@ -843,14 +832,7 @@ class Reports:
         wanted = {k: v for k, v in (("course", course_id), ("learner", learner)) if v}
         stages: list[dict] = [{"$match": wanted}] if wanted else []
         stages += [
-            {
-                "$lookup": {
-                    "from": "learners",
-                    "localField": "learner",
-                    "foreignField": "_id",
-                    "as": "who",
-                }
-            },
+            CERTIFICATE_HOLDER,
             {
                 "$project": {
                     "_id": 0,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import shutil
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -87,3 +89,16 @@ def log_lines():
     yield stream.getvalue
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
+
+
+def trainbot(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the `trainbot` command as a user would, in a subprocess at the project root."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
+    )

@@ -17,7 +17,7 @@ from bot.render import to_html
 from bot.retrieval import index, split_session
 from bot.services import Services, build_services
 from flows.events import Ask, Inbound, Reply
-from tests.conftest import ROOT, SAMPLE, make_course, quizless_sample
+from tests.conftest import ROOT, SAMPLE, make_course, quizless_sample, trainbot
 from tests.fakes.openai_api import FakeOpenAI
 
 PARTNER = "partner-onboarding"
@@ -454,18 +454,6 @@ print(sorted(os.listdir(os.environ["TIKTOKEN_CACHE_DIR"])))
     assert counts == "8 1"
     assert folder == str(tmp_path / "trainbot" / "tiktoken")
     assert names == str(sorted(name for name, _ in tokens.SHIPPED.values()))
-
-
-def trainbot(*args: str, stdin: str = "", env: dict | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        env=env,
-    )
 
 
 def test_chat_without_a_key_answers_the_gold_discount_question():

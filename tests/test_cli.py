@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, SAMPLE
-
-
-def trainbot(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        env=env,
-    )
+from tests.conftest import SAMPLE, trainbot
 
 
 def test_chat_done_when_scenario():

@@ -137,13 +137,17 @@ class Chat:
         assert current is not None and current.current is not None
         return current.current.options
 
-    def answer_right(self) -> Chat:
-        """Answer the current question right, by the text of the right option(s)."""
+    def question(self) -> Question:
+        """The question the learner is being asked now."""
         active = self.progress.active_quiz
         assert active is not None and active.current is not None
         found = quiz.find_question(self.course, active.current.question_id)
         assert found is not None
-        question = found[1]
+        return found[1]
+
+    def answer_right(self) -> Chat:
+        """Answer the current question right, by the text of the right option(s)."""
+        question = self.question()
         if question.kind == "true_false":
             return self.send("true" if question.answer is True else "false")
         if question.kind == "text":
@@ -152,11 +156,7 @@ class Chat:
         return self.send(" and ".join(question.options[n - 1] for n in question.answer))
 
     def answer_wrong(self) -> Chat:
-        active = self.progress.active_quiz
-        assert active is not None and active.current is not None
-        found = quiz.find_question(self.course, active.current.question_id)
-        assert found is not None
-        question = found[1]
+        question = self.question()
         if question.kind == "true_false":
             return self.send("false" if question.answer is True else "true")
         if question.kind == "text":
