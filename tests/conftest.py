@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,3 +102,16 @@ def trainbot(*args: str, stdin: str = "", env: dict | None = None) -> subprocess
         timeout=60,
         env=env,
     )
+
+
+class FakeClock:
+    """A clock a test moves by hand (pass it where the bot takes `clock=`)."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

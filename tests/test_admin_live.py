@@ -27,7 +27,7 @@ from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
 from flows.events import Inbound
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, FakeClock
 from tests.fakes.recording_sender import RecordingSender
 from tests.test_admin import login
 
@@ -59,17 +59,7 @@ def a_store(kind: str) -> Iterator[Store]:
     store.client.drop_database(store.db.name)
 
 
-class Clock:
-    """The bot's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, Clock]:
+def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, FakeClock]:
     """Import the roster, then: Ada finishes the course (one failed quiz, one question),
     Bola is in session 2's quiz with a wrong answer, Chidi has not started."""
     content = folder / "content"
@@ -80,7 +70,7 @@ def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, Clock]:
         {"CONTENT_DIR": str(content), "ADMIN_TOKEN": "t0ken", "PUBLIC_BASE_URL": "https://x.test"},
         dotenv=None,
     )
-    clock, sender = Clock(), RecordingSender()
+    clock, sender = FakeClock(START), RecordingSender()
     services = build_services(config, {"whatsapp": sender}, store=store, clock=clock)
     result = roster.import_roster(
         services.store, ROSTER.encode(), services.library.current(), clock()
@@ -105,7 +95,7 @@ def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, Clock]:
 
 
 @pytest.fixture(scope="module", params=STORES)
-def world(request, tmp_path_factory) -> Iterator[tuple[Services, RecordingSender, Clock]]:
+def world(request, tmp_path_factory) -> Iterator[tuple[Services, RecordingSender, FakeClock]]:
     """One walk per store, shared by the read-only tests."""
     for store in a_store(request.param):
         yield walk(tmp_path_factory.mktemp("world"), store)

@@ -15,7 +15,7 @@ from bot.conversation import Conversations
 from bot.outbox import DeliveryError, Outbox
 from bot.store import Store
 from flows.events import Inbound, Reply
-from tests.conftest import SAMPLE, T0
+from tests.conftest import SAMPLE, FakeClock
 
 KEY = "web:ada"
 
@@ -36,18 +36,10 @@ class Recorder:
             return f"id-{len(self.sent)}"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def world():
     store = Store.connect(None)
-    clock = Clock()
+    clock = FakeClock()
     sender = Recorder()
     outbox = Outbox(store, {"web": sender}, clock=clock)
     conversations = Conversations(store, Library(SAMPLE), outbox, Assistant(), clock=clock)

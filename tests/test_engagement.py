@@ -24,23 +24,10 @@ from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
 from flows.events import Inbound, Reply
-from tests.conftest import quizless_sample
+from tests.conftest import FakeClock, quizless_sample
 
 KEY = "console:ada"
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Lagos, the sample course's zone
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Recorder:

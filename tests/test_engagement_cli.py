@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from bot import cli
 from bot.store import Store
 from flows.events import Inbound
+from tests.conftest import FakeClock
 from tests.test_cli import trainbot
-from tests.test_engagement import FakeClock, wire
+from tests.test_engagement import wire
 
 
 def test_wait_prints_the_reminder_done_when():

@@ -23,7 +23,7 @@ from flows.events import Grade, Graded, Inbound
 from flows.machine import step
 from flows.quiz import GRADE_WAIT
 from flows.state import from_doc, to_doc
-from tests.conftest import SAMPLE, T0
+from tests.conftest import SAMPLE, T0, FakeClock
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.recording_sender import RecordingSender
 from tests.test_quiz import KEY, OPENER, PRICE, Chat, course_of
@@ -202,23 +202,13 @@ def fake() -> Iterator[FakeOpenAI]:
     server.close()
 
 
-class Clock:
-    """The pipeline's time, which a test may move."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self):
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def pipeline(fake: FakeOpenAI, clock: Clock):
+def pipeline(fake: FakeOpenAI, clock: FakeClock):
     store = Store.connect(None)
     sender = RecordingSender()
     outbox = Outbox(store, {"web": sender}, clock=clock)
@@ -314,7 +304,7 @@ def test_a_repeated_verdict_is_recognised(pipeline, fake):
 
 
 def test_a_verdict_after_the_learner_moved_on_is_ignored_and_logged(
-    pipeline, fake, clock: Clock, caplog
+    pipeline, fake, clock: FakeClock, caplog
 ):
     conversations, _, sender, background = pipeline
     caplog.set_level(logging.INFO, "bot.conversation")

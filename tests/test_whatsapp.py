@@ -31,9 +31,8 @@ from bot.web import create_app
 from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
 from tests.fakes.twilio_api import FakeTwilio
+from tests.harness import ACCOUNT, TOKEN
 
-ACCOUNT = "AC" + "0123456789abcdef" * 2
-TOKEN = "test-auth-token-0123456789abcdef"
 BUSINESS = "whatsapp:+14155238886"
 PUBLIC = "https://bot.example.com"
 ADA = "whatsapp:+2348012345678"
