@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.whatsapp import WEBHOOK_PATH, BaseUrlHttpClient, WhatsAppSender
+from bot.channels.twilio_http import TwilioHttp
+from bot.channels.whatsapp import WEBHOOK_PATH, WhatsAppSender
 from bot.config import Config
 from bot.conversation import Background, inline
 from bot.services import Services, build_services
@@ -53,7 +54,7 @@ class Served:
             },
             dotenv=None,
         )
-        client = Client(ACCOUNT, TOKEN, http_client=BaseUrlHttpClient(fake.url, timeout))
+        client = Client(ACCOUNT, TOKEN, http_client=TwilioHttp(fake.url, timeout))
         sender = WhatsAppSender(self.config, client=client, retry_wait=0.001)
         self.services: Services = build_services(
             self.config, {"whatsapp": sender}, background, store

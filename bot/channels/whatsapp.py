@@ -22,17 +22,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from flask import Blueprint, Response, abort, request
 from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
+from urllib3.exceptions import HTTPError
 
+from bot.channels.twilio_http import NETWORK_ERRORS, TwilioHttp
 from bot.config import Config
 from bot.conversation import Conflict
 from bot.outbox import DeliveryError, Parts, mask
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/whatsapp"
 STATUS_PATH = "/webhooks/whatsapp/status"
-TWILIO_API = "https://api.twilio.com"
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after a learner writes
 
 QUICK_REPLY_MAX, QUICK_REPLY_TITLE = 3, 20  # WhatsApp's limits for reply buttons
@@ -95,35 +93,6 @@ def parse_content_sids(raw: str) -> dict[str, str]:
     return {str(k).strip(): str(v).strip() for k, v in pairs.items() if str(v).strip()}
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
-    """Twilio's own HTTP client, sending every REST call to `base_url` instead of
-    api.twilio.com when one is set (`TWILIO_API_BASE_URL`: local fakes, egress proxies)."""
-
-    def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
-        super().__init__(timeout=timeout)
-        self.base_url = base_url.rstrip("/")
-        self._settle_environment()
-
-    def _settle_environment(self) -> None:
-        """Read proxies and the CA bundle from the environment once: `requests` re-reads
-        them (and matches `no_proxy`) on every call, ~5% of a message's CPU in `make bench`.
-        Every call goes to the same host, so the answer cannot differ between calls."""
-        if self.session is None:
-            return
-        settings = self.session.merge_environment_settings(
-            self.base_url or TWILIO_API, self.proxy or {}, None, None, None
-        )
-        self.proxy = settings["proxies"] or None
-        self.session.verify = settings["verify"]
-        self.session.cert = settings["cert"]
-        self.session.trust_env = False
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
-        if self.base_url and url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API) :]
-        return super().request(method, url, *args, **kwargs)
-
-
 @dataclass(frozen=True)
 class Part:
     """One Twilio message: text, a media URL (with caption), or a Content template."""
@@ -162,7 +131,7 @@ def _transient(exc: BaseException) -> bool:
     """Worth retrying at once: rate limits, Twilio's own failures, the network."""
     if isinstance(exc, TwilioRestException):
         return exc.status == 429 or exc.status >= 500
-    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+    return isinstance(exc, NETWORK_ERRORS)
 
 
 class WhatsAppSender:
@@ -180,7 +149,7 @@ class WhatsAppSender:
         self.client = client or Client(
             config.twilio_account_sid,
             config.twilio_auth_token,
-            http_client=BaseUrlHttpClient(config.twilio_api_base_url),
+            http_client=TwilioHttp(config.twilio_api_base_url),
         )
         self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
         self.templates = parse_content_sids(config.twilio_content_sids)
@@ -332,7 +301,7 @@ class WhatsAppSender:
             raise DeliveryError(
                 f"twilio {exc.status} (code {exc.code}): {exc.msg}", retryable=retryable
             ) from exc
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             raise DeliveryError(f"twilio unreachable: {exc}", retryable=True) from exc
         return str(message.sid)
 

@@ -17,7 +17,7 @@ import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 class FakeTwilio:
@@ -29,6 +29,7 @@ class FakeTwilio:
         self.auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.messages: list[dict[str, Any]] = []
         self.requests = 0
+        self.targets: list[str] = []  # request targets as sent (absolute through a proxy)
         self.script: deque[tuple[int, int] | tuple[str, float] | None] = deque()
         self.retry_after: str | None = None
         self.changed = threading.Condition()
@@ -87,10 +88,11 @@ class FakeTwilio:
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 with fake.changed:
                     fake.requests += 1
+                    fake.targets.append(self.path)
                     failure = fake.script.popleft() if fake.script else None
                 if self.headers.get("Authorization") != fake.auth:
                     return self._json(401, {"code": 20003, "message": "Authenticate"})
-                if self.path != expected:
+                if urlsplit(self.path).path != expected:
                     return self._json(404, {"code": 20404, "message": "Not found"})
                 if failure and isinstance(failure[0], str):
                     time.sleep(failure[1])
