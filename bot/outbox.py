@@ -33,7 +33,8 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """A channel's way of sending one reply; returns the provider's message id."""
+    """A channel's way of sending one reply; returns the provider's message id. `learner`
+    is the learner's delivery view (`bot.store.DELIVERY_VIEW`), not the whole document."""
 
     def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None: ...
 
@@ -116,7 +117,7 @@ class Outbox:
             try:
                 sent += self._send_due(doc, now, done)
             finally:
-                doc = self.store.release_outbox(key, done)
+                doc = self.store.release_outbox(key, doc, done)
             if not self._due(doc, self.clock()):
                 return sent
         return sent

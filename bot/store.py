@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 PROCESSED_KEPT = 200  # recent inbound message ids remembered for de-duplication
 OUTBOX_KEPT = 200  # undelivered replies kept per learner; beyond that the oldest fail
+# What a deliverer reads of a learner: the outbox and what senders need to address and
+# gate a reply (not progress, history or the processed ids, copied on every claim).
+DELIVERY_VIEW = {
+    field: 1
+    for field in ("outbox", "lease", "seq", "opted_out", "last_inbound_at", "whatsapp", "slack")
+}
 
 
 @dataclass(frozen=True)
@@ -238,12 +244,13 @@ class Store:
 
     def claim_outbox(self, key: str, now: datetime, until: datetime) -> dict[str, Any] | None:
         """Take the learner's delivery lease (one deliverer per learner keeps replies in
-        order); returns the document as it was before (its `lease` is set when an earlier
-        deliverer's lease expired: it died mid-flush), or None when another deliverer holds
-        the lease."""
+        order); returns the learner's delivery view (`DELIVERY_VIEW`) as it was before (its
+        `lease` is set when an earlier deliverer's lease expired: it died mid-flush), or
+        None when another deliverer holds the lease."""
         return self.learners.find_one_and_update(
             {"_id": key, "$or": [{"lease": None}, {"lease": {"$lt": now}}]},
             {"$set": {"lease": until}},
+            projection=DELIVERY_VIEW,
             return_document=pymongo.ReturnDocument.BEFORE,
         )
 
@@ -254,14 +261,23 @@ class Store:
         found = self.deliveries.find({"_id": {"$in": ids}, "status": "sent"}, {"seq": 1})
         return [record["seq"] for record in found]
 
-    def release_outbox(self, key: str, done: Sequence[int] = ()) -> dict[str, Any] | None:
+    def release_outbox(
+        self, key: str, claimed: Mapping[str, Any], done: Sequence[int] = ()
+    ) -> dict[str, Any] | None:
         """Give the lease back, removing the entries `done` (delivered and recorded with
-        `delivered(..., pull=False)`: one learner write per flush instead of one per reply);
-        returns the outbox (only) to see whether more arrived meanwhile (copying the whole
-        document was a measurable share of each message)."""
+        `delivered(..., pull=False)`: one learner write per flush instead of one per reply).
+
+        Returns None when no reply was queued since `claimed` (the view `claim_outbox`
+        gave): the write is guarded by the learner's `seq`, which every queued reply moves,
+        and whatever the flush left in the outbox is not due yet. Otherwise the outbox
+        (only) as it is now, for the deliverer to go on (copying the whole document was a
+        measurable share of each message)."""
         update: dict[str, Any] = {"$set": {"lease": None}}
         if done:
             update["$pull"] = {"outbox": {"seq": {"$in": list(done)}}}
+        unchanged = {"_id": key, "seq": claimed.get("seq", 0)}
+        if self.learners.update_one(unchanged, update).matched_count:
+            return None
         return self.learners.find_one_and_update(
             {"_id": key},
             update,
@@ -274,11 +290,16 @@ class Store:
     ) -> None:
         """Log a delivery and remove it from the outbox (log first: a crash in between
         re-sends rather than loses); with `pull=False` the lease holder removes it when it
-        releases the lease (`release_outbox(key, done)`)."""
-        # $set, not replace: keeps what status callbacks and earlier parts already wrote.
-        self.deliveries.update_one(
-            {"_id": f"{key}#{entry['seq']}"}, {"$set": dict(record)}, upsert=True
-        )
+        releases the lease (`release_outbox(key, claimed, done)`)."""
+        record_id = f"{key}#{entry['seq']}"
+        try:
+            # Usually the first record of this reply (an insert is a third of an upsert's
+            # time on the embedded store)…
+            self.deliveries.insert_one({"_id": record_id, **record})
+        except DuplicateKeyError:
+            # …but earlier parts of a long reply may have started it: $set keeps what they
+            # and status callbacks wrote.
+            self.deliveries.update_one({"_id": record_id}, {"$set": dict(record)}, upsert=True)
         if pull:
             self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.store import OUTBOX_KEPT, PROCESSED_KEPT, Store
+from bot.store import DELIVERY_VIEW, OUTBOX_KEPT, PROCESSED_KEPT, Store
 from tests.conftest import T0
 
 
@@ -81,9 +81,17 @@ def test_lease_is_exclusive_until_released_or_expired(store: Store):
     until = T0 + timedelta(seconds=60)
     assert store.claim_outbox("k", T0, until) is not None
     assert store.claim_outbox("k", T0 + timedelta(seconds=1), until) is None
-    assert store.claim_outbox("k", T0 + timedelta(seconds=61), until + timedelta(minutes=1))
-    store.release_outbox("k")
+    claimed = store.claim_outbox("k", T0 + timedelta(seconds=61), until + timedelta(minutes=1))
+    assert claimed is not None
+    store.release_outbox("k", claimed)
     assert store.claim_outbox("k", T0, until) is not None
+
+
+def test_a_claim_reads_the_delivery_view_only(store: Store):
+    store.commit("k", None, {"name": "Ada", "progress": {"c": {}}}, [reply("a")], "m1", T0)
+    claimed = store.claim_outbox("k", T0, T0 + timedelta(seconds=60))
+    assert set(claimed) <= {"_id", *DELIVERY_VIEW}
+    assert [e["seq"] for e in claimed["outbox"]] == [1] and claimed["seq"] == 1
 
 
 def test_delivered_postpone_due_and_transcript(store: Store):
@@ -110,10 +118,19 @@ def test_recorded_deliveries_leave_the_outbox_on_release(store: Store):
     for entry in doc["outbox"][:2]:
         store.delivered("k", entry, {"learner": "k", "seq": entry["seq"], "at": T0}, pull=False)
     assert [e["seq"] for e in store.load("k")["outbox"]] == [1, 2, 3]  # not yet released
-    released = store.release_outbox("k", [1, 2])
-    assert [e["seq"] for e in released["outbox"]] == [3]
+    assert store.release_outbox("k", doc, [1, 2]) is None  # nothing queued meanwhile
+    assert [e["seq"] for e in store.load("k")["outbox"]] == [3]
     assert store.load("k")["lease"] is None
     assert [r["seq"] for r in store.transcript("k")] == [1, 2]
+
+
+def test_a_release_returns_the_outbox_when_replies_arrived_meanwhile(store: Store):
+    store.commit("k", None, {}, [reply("a")], "m1", T0)
+    claimed = store.claim_outbox("k", T0, T0 + timedelta(seconds=60))
+    store.commit("k", store.load("k"), {}, [reply("b")], "m2", T0)  # queued while sending
+    released = store.release_outbox("k", claimed, [1])
+    assert [e["seq"] for e in released["outbox"]] == [2]
+    assert store.load("k")["lease"] is None and len(store.load("k")["outbox"]) == 1
 
 
 def test_concurrent_guarded_updates_lose_nothing(store: Store):
