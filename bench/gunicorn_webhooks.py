@@ -337,17 +337,26 @@ def hello() -> dict[int, tuple[float, list[float]]]:
     """The bare Flask route under the same gunicorn configuration, once per run (both
     channels' ratios are taken against the same figures)."""
     with gunicorn("bench.hello_app:app", {}, "/hello") as base:
-        return measure_hello(base)
+        body = Twilio(base).params(1, "next")
+        return measure_route(
+            lambda http, client, n: http.post(base + "/hello", data=body).raise_for_status()
+        )
 
 
-def measure_hello(base: str) -> dict[int, tuple[float, list[float]]]:
-    body = Twilio(base).params(1, "next")
+def sends_only() -> dict[int, tuple[float, list[float]]]:
+    """The delivery floor (`bench.sends_app`): signed webhooks that only send two replies
+    through the bot's WhatsApp sender, under the same gunicorn configuration."""
+    with fake_api(Twilio) as fake_url:
+        env = {**Twilio.env(fake_url), "PUBLIC_BASE_URL": PUBLIC}
+        with gunicorn("bench.sends_app:app", env, WEBHOOK_PATH) as base:
+            twilio = Twilio(base)
+            return measure_route(lambda http, client, n: twilio.post(http, client, "next"))
+
+
+def measure_route(post: Callable[[requests.Session, int, int], None]) -> dict[int, Any]:
+    """Per level: throughput (requests/s) and latencies of `post` (no store to drain)."""
     results = {}
     for clients, total in LEVELS.items():
-
-        def post(http: requests.Session, client: int, n: int) -> None:
-            http.post(base + "/hello", data=body).raise_for_status()
-
         latencies, wall = run_clients(clients, total // clients, post)
         results[clients] = (len(latencies) / wall, latencies)
     return results
@@ -405,22 +414,40 @@ def channel_figures(channel: type[Channel]) -> list[Figure]:
     return figures
 
 
-def hello_figures() -> list[Figure]:
+def route_figures(name: str, results: dict[int, tuple[float, list[float]]]) -> list[Figure]:
     ms, figures = 1000, []
-    for clients, (throughput, latencies) in hello().items():
+    for clients, (throughput, latencies) in results.items():
         p50, p99 = percentile(latencies, 0.5) * ms, percentile(latencies, 0.99) * ms
         figures += [
-            Figure("flask hello (gunicorn)", f"throughput at {clients}", f"{throughput:.0f} req/s"),
-            Figure(
-                "flask hello (gunicorn)", f"p50 / p99 at {clients}", f"{p50:.1f} / {p99:.1f} ms"
-            ),
+            Figure(name, f"throughput at {clients}", f"{throughput:.0f} req/s"),
+            Figure(name, f"p50 / p99 at {clients}", f"{p50:.1f} / {p99:.1f} ms"),
         ]
     return figures
 
 
+def floor_figures() -> list[Figure]:
+    """The delivery floor and its ratio to hello: the most the webhook's ratio can be."""
+    floor = sends_only()
+    figures = route_figures("whatsapp sends only (gunicorn)", floor)
+    for clients in LEVELS:
+        ratio = floor[clients][0] / hello()[clients][0]
+        figures.append(
+            Figure(
+                "sends only ÷ hello",
+                f"throughput at {clients}",
+                f"{ratio:.2f}",
+                conditions="signature check + 2 replies through WhatsAppSender; no store",
+            )
+        )
+    return figures
+
+
 def section() -> list[Figure]:
-    """WhatsApp webhooks, and the hello route they (and Slack's events) are compared with."""
-    return channel_figures(Twilio) + hello_figures()
+    """WhatsApp webhooks, the delivery floor, and the hello route they (and Slack's
+    events) are compared with."""
+    return (
+        channel_figures(Twilio) + floor_figures() + route_figures("flask hello (gunicorn)", hello())
+    )
 
 
 def slack_section() -> list[Figure]:
