@@ -68,11 +68,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
         def load(self):
             from bot.scheduler import build_scheduler
-            from bot.web import create_app
+            from bot.web import create_app, freeze_startup_heap
 
             app = create_app(config)
             if embedded:  # no separate clock can see this process's memory
                 build_scheduler(app.extensions["trainbot"]).start()
+            freeze_startup_heap()
             return app
 
     Server().run()
