@@ -343,14 +343,14 @@ def hello() -> dict[int, tuple[float, list[float]]]:
         )
 
 
-def sends_only() -> dict[int, tuple[float, list[float]]]:
-    """The delivery floor (`bench.sends_app`): signed webhooks that only send two replies
-    through the bot's WhatsApp sender, under the same gunicorn configuration."""
-    with fake_api(Twilio) as fake_url:
-        env = {**Twilio.env(fake_url), "PUBLIC_BASE_URL": PUBLIC}
-        with gunicorn("bench.sends_app:app", env, WEBHOOK_PATH) as base:
-            twilio = Twilio(base)
-            return measure_route(lambda http, client, n: twilio.post(http, client, "next"))
+def sends_only(channel: type[Channel]) -> dict[int, tuple[float, list[float]]]:
+    """The channel's delivery floor (`bench.sends_app`): signed webhooks that only send
+    two replies through the bot's sender, under the same gunicorn configuration."""
+    with fake_api(channel) as fake_url:
+        env = {**channel.env(fake_url), "PUBLIC_BASE_URL": PUBLIC}
+        with gunicorn("bench.sends_app:app", env, channel.path) as base:
+            poster = channel(base)
+            return measure_route(lambda http, client, n: poster.post(http, client, "next"))
 
 
 def measure_route(post: Callable[[requests.Session, int, int], None]) -> dict[int, Any]:
@@ -425,18 +425,19 @@ def route_figures(name: str, results: dict[int, tuple[float, list[float]]]) -> l
     return figures
 
 
-def floor_figures() -> list[Figure]:
-    """The delivery floor and its ratio to hello: the most the webhook's ratio can be."""
-    floor = sends_only()
-    figures = route_figures("whatsapp sends only (gunicorn)", floor)
+def floor_figures(channel: type[Channel]) -> list[Figure]:
+    """The channel's delivery floor and its ratio to hello: the most the webhook's ratio
+    can be."""
+    floor = sends_only(channel)
+    figures = route_figures(f"{channel.name} sends only (gunicorn)", floor)
     for clients in LEVELS:
         ratio = floor[clients][0] / hello()[clients][0]
         figures.append(
             Figure(
-                "sends only ÷ hello",
+                f"{channel.name} sends only ÷ hello",
                 f"throughput at {clients}",
                 f"{ratio:.2f}",
-                conditions="signature check + 2 replies through WhatsAppSender; no store",
+                conditions="signature check + 2 replies through the channel's sender; no store",
             )
         )
     return figures
@@ -446,13 +447,16 @@ def section() -> list[Figure]:
     """WhatsApp webhooks, the delivery floor, and the hello route they (and Slack's
     events) are compared with."""
     return (
-        channel_figures(Twilio) + floor_figures() + route_figures("flask hello (gunicorn)", hello())
+        channel_figures(Twilio)
+        + floor_figures(Twilio)
+        + route_figures("flask hello (gunicorn)", hello())
     )
 
 
 def slack_section() -> list[Figure]:
-    """Slack `message.im` events, signed, through Bolt (acknowledged, then processed)."""
-    return channel_figures(Slack)
+    """Slack `message.im` events, signed, through Bolt (acknowledged, then processed),
+    and Slack's delivery floor."""
+    return channel_figures(Slack) + floor_figures(Slack)
 
 
 if __name__ == "__main__":
