@@ -30,7 +30,7 @@ from urllib3.exceptions import ProtocolError, ProxyError, TimeoutError
 TWILIO_API = "https://api.twilio.com"
 POOL_SIZE = 32  # connections kept per host: every web thread and deliverer can hold one
 _JSON = ("application/json", "application/scim+json")
-# Failures of the network on the way, worth trying again at once (see `transient`).
+# Failures of the network on the way: the WhatsApp sender retries these at once.
 NETWORK_ERRORS = (ProtocolError, TimeoutError, ProxyError)
 
 log = logging.getLogger("twilio.http_client")
