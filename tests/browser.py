@@ -1,4 +1,4 @@
-"""What the browser tests share: the Debian Chromium, a served app, and where screenshots go.
+"""What the browser tests share: the Debian Chromium and where screenshots go.
 
 Playwright drives the system's `chromium` (it never downloads a browser); each launch gets
 its own XDG folders so Chromium writes nothing under the real home.
@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -27,19 +24,6 @@ FLAGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-@contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 @contextmanager

@@ -8,12 +8,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import yaml
+from flask import Flask
+from werkzeug.serving import make_server
 
 from bot.config import Config
 from bot.content import check
@@ -23,6 +28,19 @@ from flows.course import Catalog, Course, Session
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1, in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def make_course(

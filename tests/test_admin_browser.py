@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.admin_app import TOKEN, make_app
-from tests.browser import chromium, needs_chromium, screenshot, served
+from tests.browser import chromium, needs_chromium, screenshot
+from tests.conftest import served
 
 pytestmark = needs_chromium
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.web import create_app
-from tests.browser import chromium, needs_chromium, screenshot, served
+from tests.browser import chromium, needs_chromium, screenshot
+from tests.conftest import served
 
 pytestmark = needs_chromium
 

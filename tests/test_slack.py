@@ -25,7 +25,6 @@ import pytest
 import yaml
 from flask import Flask
 from slack_sdk.signature import SignatureVerifier
-from werkzeug.serving import make_server
 
 from bot.channels.slack import SlackSender, address, learner_key, notify_manager, plain_text
 from bot.channels.slack_blocks import (
@@ -47,7 +46,7 @@ from flows.course import Catalog, Media
 from flows.events import Button, Reply
 from flows.machine import session_reply
 from flows.state import from_doc
-from tests.conftest import ROOT, copy_without_quizzes, make_course
+from tests.conftest import ROOT, copy_without_quizzes, make_course, served
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -933,17 +932,13 @@ def test_app_from_environment_in_a_thread_delivers_within_one_second(fake, monke
     monkeypatch.delenv("MONGODB_URI", raising=False)
     monkeypatch.chdir(ROOT / "tests")  # no .env here
     app = create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    with served(app) as base:
+        url = base + "/slack/events"
         body = json.dumps(envelope(dm("start sales training")))
         started = time.monotonic()
         assert post_signed(url, body) == 200
         assert wait_for_session_header(fake, 1.0) == "Session 1: Discovery: find the real need"
         assert time.monotonic() - started < 1.0
-    finally:
-        server.shutdown()
 
 
 def test_the_ack_does_not_wait_for_slow_work(fake, monkeypatch):
@@ -952,16 +947,12 @@ def test_the_ack_does_not_wait_for_slow_work(fake, monkeypatch):
     monkeypatch.chdir(ROOT / "tests")
     fake.delays["users.info"] = 3.2  # longer than Slack's 3-second ack deadline
     app = create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    with served(app) as base:
+        url = base + "/slack/events"
         started = time.monotonic()
         assert post_signed(url, json.dumps(envelope(dm("start sales training")))) == 200
         assert time.monotonic() - started < 1.0
         assert wait_for_session_header(fake, 6.0)
-    finally:
-        server.shutdown()
 
 
 def test_a_retry_arriving_while_the_first_delivery_is_still_working(fake, monkeypatch):
@@ -970,10 +961,8 @@ def test_a_retry_arriving_while_the_first_delivery_is_still_working(fake, monkey
     monkeypatch.chdir(ROOT / "tests")
     fake.delays["users.info"] = 0.5  # the first attempt is still busy when the retry comes
     app = create_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    with served(app) as base:
+        url = base + "/slack/events"
         body = json.dumps(envelope(dm("start sales training"), event_id="Ev0SLOW"))
         assert post_signed(url, body) == 200
         assert post_signed(url, body, headers={"X-Slack-Retry-Num": "1"}) == 200
@@ -982,8 +971,6 @@ def test_a_retry_arriving_while_the_first_delivery_is_still_working(fake, monkey
         assert len(fake.calls_to("chat.postMessage")) == 2  # one welcome, one session
         doc = app.extensions["trainbot"].store.load(SALES_KEY)
         assert doc["processed"] == ["slack-event:Ev0SLOW"]
-    finally:
-        server.shutdown()
 
 
 def free_port() -> int:

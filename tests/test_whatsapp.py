@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 
 from bot.channels.whatsapp import (
     STATUS_PATH,
@@ -30,6 +29,7 @@ from bot.services import build_services, senders_for
 from bot.web import create_app
 from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
+from tests.conftest import served
 from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import ACCOUNT, TOKEN
 
@@ -604,31 +604,31 @@ def test_served_app_delivers_welcome_and_session_1_within_a_second(fake: FakeTwi
     assert "whatsapp" in senders_for(app.extensions["trainbot"].config)
     scheduler = build_scheduler(app.extensions["trainbot"])
     scheduler.start()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        local = f"http://127.0.0.1:{server.server_port}"
-        assert requests.get(local + "/healthz", timeout=5).status_code == 200
-        params = {
-            "MessageSid": "SM" + "a" * 32,
-            "From": ADA,
-            "To": BUSINESS,
-            "Body": "I am a new partner",
-            "ProfileName": "Ada",
-            "NumMedia": "0",
-        }
-        signature = RequestValidator(TOKEN).compute_signature(PUBLIC + WEBHOOK_PATH, params)
-        started = time.monotonic()
-        response = requests.post(
-            local + WEBHOOK_PATH, data=params, headers={"X-Twilio-Signature": signature}, timeout=5
-        )
-        assert response.status_code == 200
-        sent = fake.wait_for(2, timeout=1.0)
-        elapsed = time.monotonic() - started
-        assert len(sent) == 2, f"only {len(sent)} message(s) after {elapsed:.2f}s"
-        assert "Welcome, Ada" in sent[0]["Body"][0] and "Session 1" in sent[1]["Body"][0]
+        with served(app) as local:
+            assert requests.get(local + "/healthz", timeout=5).status_code == 200
+            params = {
+                "MessageSid": "SM" + "a" * 32,
+                "From": ADA,
+                "To": BUSINESS,
+                "Body": "I am a new partner",
+                "ProfileName": "Ada",
+                "NumMedia": "0",
+            }
+            signature = RequestValidator(TOKEN).compute_signature(PUBLIC + WEBHOOK_PATH, params)
+            started = time.monotonic()
+            response = requests.post(
+                local + WEBHOOK_PATH,
+                data=params,
+                headers={"X-Twilio-Signature": signature},
+                timeout=5,
+            )
+            assert response.status_code == 200
+            sent = fake.wait_for(2, timeout=1.0)
+            elapsed = time.monotonic() - started
+            assert len(sent) == 2, f"only {len(sent)} message(s) after {elapsed:.2f}s"
+            assert "Welcome, Ada" in sent[0]["Body"][0] and "Session 1" in sent[1]["Body"][0]
     finally:
-        server.shutdown()
         scheduler.shutdown(wait=False)
 
 
