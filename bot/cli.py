@@ -18,6 +18,21 @@ def _logging(verbose: bool = False) -> None:
     configure_logging(logging.DEBUG if verbose else logging.INFO)
 
 
+def _owned(open_store):
+    """Run `open_store()`; if the running bot owns the embedded store's data directory, say
+    where the same work is done while it runs (the admin and its API) instead."""
+    from bot.durable import DataDirLocked
+
+    try:
+        return open_store()
+    except DataDirLocked as exc:
+        raise click.ClickException(
+            f"{exc}\nWhile the bot runs, use its admin instead: /admin (reports, roster "
+            "import, certificates) or the API under /api/v1 (see docs/admin.md); "
+            "`trainbot backup FILE` works while it runs."
+        ) from None
+
+
 @click.group()
 def main() -> None:
     """Trainbot: short training courses on WhatsApp, Slack and the web."""
@@ -41,10 +56,11 @@ def serve(host: str, port: int, workers: int) -> None:
     embedded = not config.mongodb_uri
     if embedded and workers > 1:
         raise click.UsageError(
-            "the embedded store lives in one process: use --workers 1 or set MONGODB_URI"
+            "the embedded store has one owner process: use --workers 1 or set MONGODB_URI"
         )
     base = f"http://{host}:{port}"
     click.echo(f"Trainbot is starting on {base}")
+    click.echo(f"  store:              {config.store_description}")
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
@@ -108,7 +124,11 @@ def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) 
     from bot.services import build_services
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # The simulated clock (`/wait`) must never write its times into a real store: on the
+    # embedded store the chat keeps its learner in memory.
     config = Config.from_env()
+    if not config.mongodb_uri:
+        config = dataclasses.replace(config, data_dir=None)
     if content_dir:
         config = dataclasses.replace(config, content_dir=content_dir)
     if ":" not in key:
@@ -162,17 +182,15 @@ def clock(once: bool, now: str | None) -> None:
 
 @main.group("certificates")
 def certificates_group() -> None:
-    """Look up and revoke learners' certificates (against MONGODB_URI)."""
+    """Look up and revoke learners' certificates (in the store the bot uses)."""
 
 
 def _certificates():
     from bot.certificates import Certificates
-    from bot.store import Store
+    from bot.services import connect_store
 
     config = Config.from_env()
-    if not config.mongodb_uri:
-        raise click.UsageError("certificates live in MongoDB: set MONGODB_URI")
-    return Certificates(Store.connect(config.mongodb_uri).db, config.public_base_url)
+    return Certificates(_owned(lambda: connect_store(config)).db, config.public_base_url)
 
 
 @certificates_group.command("show")
@@ -323,15 +341,10 @@ def content_questions(course_id: str | None, limit: int) -> None:
     """List the questions learners asked, per session, and how each was answered
     (model, passage, budget, none; with the reason a model answer was not used)."""
     from bot.content import check
-    from bot.store import Store
+    from bot.services import connect_store
 
     config = Config.from_env()
-    store = Store.connect(config.mongodb_uri)
-    if store.embedded:
-        click.echo(
-            "note: without MONGODB_URI the questions live only inside the running bot",
-            err=True,
-        )
+    store = _owned(lambda: connect_store(config))
     courses = {c.id: c for c in check(config.content_dir).courses}
     groups: dict[tuple[str, str], list[dict]] = {}
     for record in store.asked(course_id, limit):
@@ -379,7 +392,7 @@ def report(course_id: str | None, fmt: str) -> None:
     from bot.services import build_services
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    services = build_services(Config.from_env(), {})
+    services = _owned(lambda: build_services(Config.from_env(), {}))
     catalog = services.library.current()
     courses = [c for c in catalog.courses if course_id in (None, c.id)]
     if course_id and not courses:
@@ -404,6 +417,42 @@ def report(course_id: str | None, fmt: str) -> None:
         click.echo(f"  {'reached session':<26} {funnel}")
 
 
+@main.command()
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+def backup(target: Path) -> None:
+    """Write the embedded store to one file, consistent as of one moment (works while the
+    bot runs). With MONGODB_URI, use MongoDB's own tools (mongodump)."""
+    from bot import durable
+
+    config = Config.from_env()
+    if config.mongodb_uri or config.data_dir is None:
+        raise click.UsageError(
+            "backup copies the embedded store in DATA_DIR; for MongoDB use mongodump"
+        )
+    try:
+        count = durable.backup(config.data_dir, target)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} documents from {config.data_dir} written to {target}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def restore(source: Path) -> None:
+    """Replace the embedded store in DATA_DIR with a backup (the bot must be stopped; the
+    old directory is kept beside it as DATA_DIR.before-restore-<time>)."""
+    from bot import durable
+
+    config = Config.from_env()
+    if config.mongodb_uri or config.data_dir is None:
+        raise click.UsageError("restore fills the embedded store in DATA_DIR; unset MONGODB_URI")
+    try:
+        count = _owned(lambda: durable.restore(source, config.data_dir))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} documents restored into {config.data_dir}")
+
+
 @main.group()
 def learners() -> None:
     """Manage learners."""
@@ -424,7 +473,7 @@ def learners_import(path: Path, region: str | None, invite: bool) -> None:
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     config = Config.from_env()
-    services = build_services(config, senders_for(config) if invite else {})
+    services = _owned(lambda: build_services(config, senders_for(config) if invite else {}))
     if path.stat().st_size > roster.MAX_BYTES:
         raise click.ClickException(f"{path} is larger than {roster.MAX_BYTES // 2**20} MB")
     try:

@@ -13,6 +13,8 @@ from dotenv import dotenv_values
 log = logging.getLogger(__name__)
 
 SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
+DEFAULT_DATA_DIR = Path("data")  # the embedded store's directory when DATA_DIR is unset
+IN_MEMORY = ":memory:"  # DATA_DIR value for a throwaway store (nothing survives the process)
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Config:
     """Every setting the bot reads; see the README's configuration table."""
 
     mongodb_uri: str = ""
+    data_dir: Path | None = None  # the embedded store's directory; None: in memory
     content_dir: Path = SHIPPED_CONTENT
     public_base_url: str = "http://127.0.0.1:8000"
     twilio_account_sid: str = ""
@@ -48,6 +51,7 @@ class Config:
         get = lambda name, default="": (values.get(name) or default).strip()  # noqa: E731
         return cls(
             mongodb_uri=get("MONGODB_URI"),
+            data_dir=_data_dir(get("DATA_DIR")),
             content_dir=Path(get("CONTENT_DIR") or SHIPPED_CONTENT),
             public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
             twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
@@ -65,6 +69,15 @@ class Config:
             simulator=get("SIMULATOR", "on").lower() not in ("0", "off", "false", "no"),
             extra={k: v for k, v in values.items() if v is not None},
         )
+
+    @property
+    def store_description(self) -> str:
+        """Which store this configuration uses, in words (the start-up banner)."""
+        if self.mongodb_uri:
+            return "MongoDB (MONGODB_URI)"
+        if self.data_dir is None:
+            return "embedded, IN MEMORY (DATA_DIR=:memory:): nothing survives a restart"
+        return f"embedded, durable in {self.data_dir.resolve()} (DATA_DIR)"
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -87,3 +100,10 @@ class Config:
             log.info("slack: disabled (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)")
         if not self.openai_api_key:
             log.info("assistant: no OPENAI_API_KEY, answering with passages from the course")
+
+
+def _data_dir(value: str) -> Path | None:
+    """DATA_DIR: a folder (default `./data`), or `:memory:` for a throwaway store."""
+    if value == IN_MEMORY:
+        return None
+    return Path(value) if value else DEFAULT_DATA_DIR

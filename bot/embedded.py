@@ -12,14 +12,11 @@ datetimes to and from naive UTC), calling a generic function on every string of 
 learner's 200 remembered message ids. `install()` replaces those walkers with versions
 that return strings and numbers in place and recurse only into plain dicts and lists,
 handing every other type to mongomock's own walker: same results, about a third of the
-time. And a TTL index made mongomock scan the whole collection for expired documents on
-every access; expiry now runs at most once a second per collection (MongoDB's own TTL
-monitor runs once a minute).
+time. (Expiry of TTL indexes runs from the clock: see `bot/durable.py`.)
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,12 +24,10 @@ from typing import Any
 import mongomock_ng
 from mongomock_ng import collection as mm_collection
 from mongomock_ng import helpers
-from mongomock_ng import store as mm_store
 from mongomock_ng.filtering import filter_applies
 
 _INSTALLED = "_trainbot_fast"
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes})
-TTL_EVERY = 1.0  # seconds between expiry scans of one collection
 
 
 def _by_id(original: Any) -> Any:
@@ -84,16 +79,6 @@ def _copy_field(original: Any) -> Any:
     return copy_field
 
 
-def _throttled(original: Any) -> Any:
-    def remove_expired_documents(self: Any) -> None:
-        now = time.monotonic()
-        if now - getattr(self, "_trainbot_expired_at", -TTL_EVERY) >= TTL_EVERY:
-            self._trainbot_expired_at = now
-            original(self)
-
-    return remove_expired_documents
-
-
 def install() -> None:
     """Install the shortcuts (idempotent; the embedded store calls it)."""
     if getattr(mongomock_ng, _INSTALLED, False):
@@ -110,6 +95,4 @@ def install() -> None:
     clone = _walker(helpers._clone_document, lambda value: value)
     helpers._clone_document = mm_collection._clone_document = clone
     mm_collection._copy_field = _copy_field(mm_collection._copy_field)
-    store = mm_store.CollectionStore
-    store._remove_expired_documents = _throttled(store._remove_expired_documents)
     setattr(mongomock_ng, _INSTALLED, True)

@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.services import Services
 
 RETRY_SECONDS = 10
+UPKEEP_SECONDS = 60  # the embedded store's TTL expiry and compaction (MongoDB's TTL monitor: 60 s)
 
 
 def jobs(services: Services) -> dict[str, object]:
@@ -19,6 +20,8 @@ def jobs(services: Services) -> dict[str, object]:
     named: dict[str, object] = {"deliveries": services.outbox.flush_due}
     if services.engagement is not None:
         named["engagement"] = services.engagement.run_due
+    if (engine := services.store.engine) is not None:
+        named["store"] = lambda: engine.upkeep(services.outbox.clock())
     return named
 
 
@@ -26,7 +29,6 @@ def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler
     """A scheduler with every job registered (not started)."""
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     for name, job in jobs(services).items():
-        scheduler.add_job(
-            job, "interval", seconds=RETRY_SECONDS, id=name, max_instances=1, coalesce=True
-        )
+        seconds = UPKEEP_SECONDS if name == "store" else RETRY_SECONDS
+        scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
     return scheduler

@@ -22,10 +22,22 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_WARNING = (
-    "store: no MONGODB_URI set, using the EMBEDDED IN-MEMORY store: all progress is lost "
-    "when this process stops (fine for trying the bot, tests and small pilots)"
-)
+
+def connect_store(config: Config) -> Store:
+    """The store this configuration names (MongoDB, or the embedded store in DATA_DIR),
+    announced in the log; `DataDirLocked` when another process owns the data directory."""
+    store = Store.connect(config.mongodb_uri, data_dir=config.data_dir)
+    if store.engine is not None and store.engine.durable:
+        found = store.engine.recovery
+        log.info(
+            "store: embedded, durable in %s: %d documents recovered in %.2f s",
+            store.engine.directory,
+            found.documents,
+            found.seconds,
+        )
+    elif store.engine is not None:
+        log.warning("store: embedded IN MEMORY (DATA_DIR=:memory:): lost when this process stops")
+    return store
 
 
 def senders_for(config: Config) -> dict[str, Sender]:
@@ -65,9 +77,7 @@ def build_services(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Services:
     """Connect the store, load content, and wire the conversation pipeline."""
-    store = store or Store.connect(config.mongodb_uri)
-    if store.embedded:
-        log.warning(EMBEDDED_WARNING)
+    store = store or connect_store(config)
     store.ensure_indexes()
     for sender in senders.values():
         if hasattr(sender, "bind_store"):  # senders that remember channel addresses

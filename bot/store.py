@@ -3,7 +3,7 @@
 Every inbound message costs one read and one write: the new state, the outgoing replies and
 the message id go into the learner document in one `update_one`, guarded by `version` and
 by the list of recently processed message ids. Without `MONGODB_URI` the same code runs on
-mongomock-ng, an in-process pymongo-compatible store.
+the embedded store (`bot/durable.py`: mongomock-ng journaled to `DATA_DIR`).
 """
 
 from __future__ import annotations
@@ -13,16 +13,19 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from bot.durable import Embedded
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
 
 PROCESSED_KEPT = 200  # recent inbound message ids remembered for de-duplication
+KEPT_SECONDS = 90 * 24 * 3600  # deliveries and events expire after 90 days (TTL indexes)
 OUTBOX_KEPT = 200  # undelivered replies kept per learner; beyond that the oldest fail
 # What a deliverer reads of a learner: the outbox and what senders need to address and
 # gate a reply (not progress, history or the processed ids, copied on every claim).
@@ -76,8 +79,8 @@ class _AtomicCollection:
     """An embedded collection whose writes are atomic, as on a MongoDB server.
 
     mongomock matches a filter and applies the update in two steps, so two threads can
-    both pass a `version` guard; one process-wide lock around writes restores the
-    guarantee the store relies on. Reads need no lock.
+    both pass a `version` guard; the engine's lock around writes restores the guarantee
+    the store relies on. Reads need no lock.
     """
 
     def __init__(self, collection: Any, lock: threading.RLock) -> None:
@@ -99,9 +102,9 @@ class _AtomicCollection:
 class _AtomicDatabase:
     """An embedded database handing out `_AtomicCollection`s."""
 
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Any, lock: threading.RLock) -> None:
         self._database = database
-        self._lock = threading.RLock()
+        self._lock = lock
 
     def __getitem__(self, name: str) -> _AtomicCollection:
         return _AtomicCollection(self._database[name], self._lock)
@@ -114,27 +117,55 @@ class _AtomicDatabase:
 class Store:
     """The one place that talks to MongoDB."""
 
-    def __init__(self, client: Any, db_name: str = "trainbot", embedded: bool = False) -> None:
+    def __init__(
+        self, client: Any, db_name: str = "trainbot", engine: Embedded | None = None
+    ) -> None:
         self.client = client
-        self.embedded = embedded
-        self.db = _AtomicDatabase(client[db_name]) if embedded else client[db_name]
+        self.engine = engine
+        self.embedded = engine is not None
+        self.db = _AtomicDatabase(client[db_name], engine.lock) if engine else client[db_name]
         self.learners = self.db["learners"]
         self.deliveries = self.db["deliveries"]
         self.events = self.db["events"]
         self.questions = self.db["questions"]
 
     @classmethod
-    def connect(cls, uri: str | None, db_name: str = "trainbot") -> Store:
-        """Real MongoDB at `uri`, or the embedded in-memory store when `uri` is empty."""
+    def connect(
+        cls, uri: str | None, db_name: str = "trainbot", data_dir: Path | None = None
+    ) -> Store:
+        """Real MongoDB at `uri`; else the embedded store, durable in `data_dir` (which this
+        process then owns: `DataDirLocked` if another does), or in memory without one."""
         if uri:
             client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
             return cls(client, pymongo.uri_parser.parse_uri(uri).get("database") or db_name)
-        import mongomock_ng
-
         from bot import embedded
 
         embedded.install()
-        return cls(mongomock_ng.MongoClient(tz_aware=True), db_name, embedded=True)
+        engine = Embedded(data_dir)
+        return cls(engine.client, db_name, engine)
+
+    def status(self) -> dict[str, Any]:
+        """Which store, where, and whether it survives a crash (/healthz, the banner)."""
+        if self.engine is not None:
+            return self.engine.status()
+        nodes = ", ".join(f"{host}:{port}" for host, port in self.client.nodes) or "?"
+        return {"backend": "mongodb", "durable": True, "where": nodes, "db": self.db.name}
+
+    def writable(self, now: datetime) -> bool:
+        """Whether a write reaches the store now (readiness): one small upsert."""
+        try:
+            self.db["health"].update_one({"_id": "ready"}, {"$set": {"at": now}}, upsert=True)
+            return True
+        except (PyMongoError, OSError) as exc:
+            log.error("store: write check failed: %s: %s", type(exc).__name__, exc)
+            return False
+
+    def close(self) -> None:
+        """Release the client (and the embedded store's data directory)."""
+        if self.engine is not None:
+            self.engine.close()
+        else:
+            self.client.close()
 
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on (idempotent, run at start-up)."""
@@ -142,9 +173,8 @@ class Store:
         self.learners.create_index([("outbox.next_at", 1)], sparse=True)
         self.deliveries.create_index([("learner", 1), ("seq", 1)])
         self.deliveries.create_index([("provider_ids", 1)], sparse=True)
-        if not self.embedded:  # the embedded store re-scans every TTL index on every query
-            self.deliveries.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
-            self.events.create_index([("at", 1)], expireAfterSeconds=90 * 24 * 3600)
+        self.deliveries.create_index([("at", 1)], expireAfterSeconds=KEPT_SECONDS)
+        self.events.create_index([("at", 1)], expireAfterSeconds=KEPT_SECONDS)
         self.questions.create_index([("course", 1), ("session", 1), ("at", -1)])
 
     def ping(self) -> bool:

@@ -58,8 +58,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     @app.get("/readyz")
     def readyz():
-        """Ready to take traffic: the store answers and at least one course is loaded."""
-        store_ok = services.store.ping()
+        """Ready to take traffic: a write reaches the store and a course is loaded."""
+        store_ok = services.store.writable(services.outbox.clock())
         courses = len(services.library.current().courses)
         ready = store_ok and courses > 0
         body = {"ready": ready, "store": store_ok, "courses": courses}
@@ -67,11 +67,13 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     @app.get("/healthz")
     def healthz():
-        store_ok = services.store.ping()
+        """Alive, which store (backend, where, durable or not), and the courses loaded."""
+        status = services.store.status()
+        store_ok = services.store.ping() and status.get("writable", True)
         catalog = services.library.current()
         body = {
             "status": "ok" if store_ok else "unavailable",
-            "store": {"ok": store_ok, "embedded": services.store.embedded},
+            "store": {"ok": store_ok, "embedded": services.store.embedded, **status},
             "courses": [
                 {"id": c.id, "title": c.title, "sessions": len(c.sessions)} for c in catalog.courses
             ],

@@ -20,6 +20,7 @@ import yaml
 from flask import Flask
 from werkzeug.serving import make_server
 
+from bot import config as config_module
 from bot.config import Config
 from bot.content import check
 from bot.observability import configure_logging
@@ -28,6 +29,22 @@ from flows.course import Catalog, Course, Session
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def fresh_data_dir() -> str:
+    """Another data directory inside this test's temporary folder, for a test that runs a
+    second, independent bot (one store has one owner)."""
+    return tempfile.mkdtemp(prefix="data-", dir=config_module.DEFAULT_DATA_DIR.parent)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's embedded store is durable, in a directory of its own, as `make run`'s
+    is (DATA_DIR's default, and the environment of the subprocesses tests start)."""
+    path = tmp_path_factory.mktemp("data")
+    monkeypatch.setattr(config_module, "DEFAULT_DATA_DIR", path)
+    monkeypatch.setenv("DATA_DIR", str(path))
+    return path
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from bot.conversation import Background, inline
 from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
+from tests.conftest import fresh_data_dir
 from tests.fakes.twilio_api import FakeTwilio
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
@@ -50,6 +51,7 @@ class Served:
                 "TWILIO_WHATSAPP_FROM": BUSINESS,
                 "TWILIO_API_BASE_URL": fake.url,
                 "PUBLIC_BASE_URL": PUBLIC,
+                "DATA_DIR": fresh_data_dir(),
                 **extra,
             },
             dotenv=None,

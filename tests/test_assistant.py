@@ -500,7 +500,7 @@ def test_content_questions_lists_questions_per_session(monkeypatch, fake: FakeOp
     bot.say("what discount does a gold partner get?")
     fake.mode = "500"
     bot.say("and for silver?")
-    monkeypatch.setattr(Store, "connect", classmethod(lambda cls, uri: bot.store))
+    monkeypatch.setattr(Store, "connect", classmethod(lambda cls, uri, **_: bot.store))
     result = CliRunner().invoke(
         cli.main, ["content", "questions"], env={"CONTENT_DIR": str(SAMPLE)}
     )

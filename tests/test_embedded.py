@@ -74,16 +74,6 @@ def test_round_trip_through_the_embedded_store():
     assert doc["ids"] == DOCUMENT["ids"] and doc["pair"] == ["a", AT.replace(microsecond=456000)]
 
 
-def test_ttl_expiry_still_happens(monkeypatch):
-    """Expiry runs at most once a TTL_EVERY per collection, but it does run."""
-    store = Store.connect(None)
-    events = store.db["ttl_events"]
-    events.create_index([("at", 1)], expireAfterSeconds=60)
-    events.insert_one({"_id": "old", "at": datetime.now(UTC) - timedelta(hours=1)})
-    monkeypatch.setattr(embedded, "TTL_EVERY", 0.0)
-    assert events.count_documents({}) == 0
-
-
 def test_changed_keeps_only_new_values():
     before = {"name": "Ada", "recent": [T0], "progress": {"c": {"done": 1}}, "paused": False}
     state = {"name": "Ada", "recent": [T0, T0], "progress": {"c": {"done": 1}}, "paused": None}

@@ -23,7 +23,7 @@ from bot.channels.slack import learner_key
 from bot.config import Config
 from bot.services import build_services, senders_for
 from bot.web import create_app
-from tests.conftest import copy_without_quizzes
+from tests.conftest import copy_without_quizzes, fresh_data_dir
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "5f0c9d2e41b7a8c3d6e9f0a1b2c3d4e5"
@@ -95,7 +95,7 @@ class SlackBot:
             "PUBLIC_BASE_URL": "https://trainbot.example.com",
             "CONTENT_DIR": content,
         }
-        config = Config.from_env(env, dotenv=None)
+        config = Config.from_env({"DATA_DIR": fresh_data_dir(), **env}, dotenv=None)
         self.services = build_services(config, senders_for(config))
         self.app = create_app(config, self.services)
         self.store = self.services.store

@@ -13,7 +13,7 @@ from bot.observability import configure_logging, redact
 from bot.web import create_app
 from flows.ratelimit import LIMIT, admit
 from flows.state import Learner
-from tests.conftest import T0
+from tests.conftest import T0, fresh_data_dir
 
 
 @pytest.fixture
@@ -34,7 +34,11 @@ def test_metrics_count_messages_by_channel_and_status(client):
 
 def test_readyz(client, config, tmp_path):
     assert client.get("/readyz").get_json() == {"ready": True, "store": True, "courses": 2}
-    empty = create_app(config.__class__.from_env({"CONTENT_DIR": str(tmp_path)}, dotenv=None))
+    empty = create_app(
+        config.__class__.from_env(
+            {"CONTENT_DIR": str(tmp_path), "DATA_DIR": fresh_data_dir()}, dotenv=None
+        )
+    )
     response = empty.test_client().get("/readyz")
     assert response.status_code == 503 and response.get_json()["courses"] == 0
 

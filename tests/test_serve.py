@@ -19,7 +19,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_prints_urls_and_answers_health():
+def test_serve_prints_urls_and_answers_health(data_dir):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "ADMIN_TOKEN")}
     proc = subprocess.Popen(
@@ -41,11 +41,13 @@ def test_serve_prints_urls_and_answers_health():
                 time.sleep(0.2)
         assert body is not None, "server did not answer /healthz"
         assert body["status"] == "ok" and body["store"]["embedded"] is True
+        assert body["store"]["durable"] is True and body["store"]["where"] == str(data_dir)
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/simulator" in out
     assert f"http://127.0.0.1:{port}/healthz" in out
     assert f"http://127.0.0.1:{port}/admin (this machine only: no ADMIN_TOKEN)" in out
-    assert "EMBEDDED IN-MEMORY store" in err
+    assert f"store:              embedded, durable in {data_dir} (DATA_DIR)" in out
+    assert f"store: embedded, durable in {data_dir}: 0 documents recovered" in err
     assert "whatsapp: disabled" in err and "slack: disabled" in err

@@ -46,7 +46,7 @@ from flows.course import Catalog, Media
 from flows.events import Button, Reply
 from flows.machine import session_reply
 from flows.state import from_doc
-from tests.conftest import ROOT, copy_without_quizzes, make_course, served
+from tests.conftest import ROOT, copy_without_quizzes, fresh_data_dir, make_course, served
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -251,7 +251,7 @@ def slack_env(fake: FakeSlackAPI, **more: str) -> dict[str, str]:
 
 
 def make_bot(fake: FakeSlackAPI, **env: str) -> Bot:
-    config = Config.from_env(slack_env(fake, **env), dotenv=None)
+    config = Config.from_env({"DATA_DIR": fresh_data_dir(), **slack_env(fake, **env)}, dotenv=None)
     services = build_services(config, senders_for(config))  # inline background work
     return Bot(create_app(config, services), services, fake)
 

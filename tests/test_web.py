@@ -34,7 +34,8 @@ def wait_for(client, learner: str, count: int, timeout: float = 5.0) -> list[dic
 def test_healthz_reports_store_and_courses(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok"
-    assert body["store"] == {"ok": True, "embedded": True}
+    assert body["store"]["ok"] is True and body["store"]["embedded"] is True
+    assert body["store"]["backend"] == "embedded" and body["store"]["durable"] is True
     assert {c["id"] for c in body["courses"]} == {"partner-onboarding", "sales-basics"}
     assert body["content_errors"] == 0
 

@@ -187,7 +187,8 @@ def test_every_command_says_what_the_console_says(bot: Bot, fake: FakeTwilio):
             return None
 
     console = build_services(
-        Config.from_env({}, dotenv=None), {"console": Capture(), "web": Capture()}
+        Config.from_env({"DATA_DIR": ":memory:"}, dotenv=None),
+        {"console": Capture(), "web": Capture()},
     )
     for number, line in enumerate(script):
         console.conversations.handle(
