@@ -48,7 +48,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +58,7 @@ import bson
 import mongomock_ng
 from mongomock_ng import helpers
 from mongomock_ng import store as mm_store
+from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,11 @@ class DataDirLocked(RuntimeError):
     """Another process owns the data directory."""
 
 
-class JournalBroken(OSError):
-    """A journal write failed and could not be undone: the store refuses further writes
-    until it is restarted (recovery then reads everything written before)."""
+class JournalError(PyMongoError):
+    """A journal write failed, so the change was not made. A PyMongoError, as a failed
+    write on MongoDB is: the webhook answers 503 and the provider retries. When the failed
+    write cannot be cut back off the file, every later write fails the same way until a
+    restart (recovery then reads everything written before)."""
 
 
 # --- files -------------------------------------------------------------------------------
@@ -105,6 +108,16 @@ def _numbered(directory: Path, prefix: str) -> dict[int, Path]:
         if number.isdigit() and not path.name.endswith(".tmp"):
             found[int(number)] = path
     return found
+
+
+def _files(directory: Path) -> list[Path]:
+    """The newest snapshot and the journals after it, in replay order."""
+    base = max(_numbered(directory, "snapshot"), default=1)
+    snapshot = _snapshot_path(directory, base)
+    journals = sorted(n for n in _numbered(directory, "journal") if n >= base)
+    return ([snapshot] if snapshot.exists() else []) + [
+        _journal_path(directory, n) for n in journals
+    ]
 
 
 def _snapshot_path(directory: Path, n: int) -> Path:
@@ -147,6 +160,7 @@ class Journal:
         self.lock = threading.Lock()  # held around each append *and* its memory change
         self.number = number
         self.snapshot_bytes = 0
+        self.reread: Callable[[], None] = lambda: None  # set by the engine
         self._dirty = False
         self._broken: OSError | None = None
         self._open(number)
@@ -162,7 +176,7 @@ class Journal:
         """Append one record (caller holds `lock`); on a failed or short write the file is
         cut back so that no later record follows a torn one."""
         if self._broken is not None:
-            raise JournalBroken(f"journal unusable since an earlier error: {self._broken}")
+            raise JournalError(f"journal unusable since an earlier error: {self._broken}")
         frame = _frame(record)
         try:
             written = os.write(self.fd, frame)
@@ -173,7 +187,7 @@ class Journal:
                 os.ftruncate(self.fd, self.size)
             except OSError:
                 self._broken = exc
-            raise
+            raise JournalError(f"journal write failed: {exc}") from exc
         self.size += len(frame)
         self._dirty = True
 
@@ -255,7 +269,13 @@ class _CollectionStore(mm_store.CollectionStore):
             change()
             return
         with self._journal.lock:
-            self._journal.append({"b": self._db_name, "c": self.name, **record})
+            try:
+                self._journal.append({"b": self._db_name, "c": self.name, **record})
+            except JournalError:
+                # mongomock changed the document in place before handing it over: put back
+                # what the files say, so memory never holds a write that is not on disk.
+                self._journal.reread()
+                raise
             change()
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -393,6 +413,7 @@ class Embedded:
         self._server = _ServerStore(self.journal)
         if directory is not None:
             self._replay(directory)
+            self.journal.reread = self._reread
         self.client = mongomock_ng.MongoClient(tz_aware=True, _store=self._server)
 
     @property
@@ -418,27 +439,25 @@ class Embedded:
         self._lock_fd = fd
 
     def _recover(self, directory: Path) -> Journal:
-        snapshots = _numbered(directory, "snapshot")
-        base = max(snapshots, default=1)
+        """Open the journal to append to: the newest (journals older than the newest
+        snapshot are replaced by it)."""
         for stale in directory.glob("*.tmp"):
             stale.unlink()  # a compaction that died before its rename
-        journals = sorted(n for n in _numbered(directory, "journal") if n >= base)
-        self._base, self._journals = base, journals
-        journal = Journal(directory, max(journals, default=base))
-        if base in snapshots:
-            journal.snapshot_bytes = snapshots[base].stat().st_size
+        snapshots = _numbered(directory, "snapshot")
+        self._base = max(snapshots, default=1)
+        journals = [n for n in _numbered(directory, "journal") if n >= self._base]
+        journal = Journal(directory, max(journals, default=self._base))
+        if self._base in snapshots:
+            journal.snapshot_bytes = snapshots[self._base].stat().st_size
         return journal
 
     def _replay(self, directory: Path) -> None:
         started = time.perf_counter()
-        snapshot = _snapshot_path(directory, self._base)
-        files = [snapshot] if snapshot.exists() else []
-        files += [_journal_path(directory, n) for n in self._journals]
-        for path in files:
+        for path in _files(directory):
             count, end = _load(self._server, path)
             self.recovery.records += count
             if end < path.stat().st_size:
-                if path == snapshot:
+                if path.name.startswith("snapshot"):
                     raise RuntimeError(f"{path} is damaged: restore it from a backup")
                 self.recovery.torn += 1
                 log.warning("store: %s ended in a torn record; cut at byte %d", path.name, end)
@@ -448,6 +467,18 @@ class Embedded:
         self._remove_older(self._base)
         self.recovery.documents = sum(len(c._documents) for c in self._server.collections())
         self.recovery.seconds = time.perf_counter() - started
+
+    def _reread(self) -> None:
+        """Make memory what the files hold (after a failed journal write; callers hold the
+        journal's lock, so nothing is appended meanwhile)."""
+        assert self.directory is not None
+        fresh = _ServerStore(None)
+        for path in _files(self.directory):
+            _load(fresh, path)
+        for collection in self._server.collections():
+            documents = fresh[collection._db_name][collection.name]._documents
+            with collection._rwlock.writer():
+                collection._documents = documents
 
     def _remove_older(self, number: int) -> None:
         assert self.directory is not None
@@ -546,14 +577,8 @@ def backup(directory: Path, target: Path) -> int:
 def _backup_once(directory: Path, target: Path) -> int:
     if not (directory / "LOCK").exists():
         raise FileNotFoundError(f"{directory} holds no trainbot store")
-    base = max(_numbered(directory, "snapshot"), default=1)
-    snapshot = _snapshot_path(directory, base)
-    journals = sorted(n for n in _numbered(directory, "journal") if n >= base)
-    paths = ([snapshot] if snapshot.exists() else []) + [
-        _journal_path(directory, n) for n in journals
-    ]
     server = _ServerStore(None)
-    for path in paths:
+    for path in _files(directory):
         _load(server, path)
     documents = list(_documents(server))
     target.parent.mkdir(parents=True, exist_ok=True)

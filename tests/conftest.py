@@ -31,10 +31,20 @@ SAMPLE = ROOT / "content"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
+_STORES: list[Path] = []  # the session's folder for data directories
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stores_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests' data directories go (set before module-scoped fixtures run)."""
+    _STORES.append(tmp_path_factory.mktemp("stores"))
+    return _STORES[-1]
+
+
 def fresh_data_dir() -> str:
-    """Another data directory inside this test's temporary folder, for a test that runs a
-    second, independent bot (one store has one owner)."""
-    return tempfile.mkdtemp(prefix="data-", dir=config_module.DEFAULT_DATA_DIR.parent)
+    """A new data directory, for a bot that must not share its store with the test's
+    other bots (one store has one owner)."""
+    return tempfile.mkdtemp(prefix="data-", dir=_STORES[-1])
 
 
 @pytest.fixture(autouse=True)
