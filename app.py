@@ -1,6 +1,5 @@
 """WSGI entry point for gunicorn: `gunicorn app:app`."""
 
-from bot.web import create_app, freeze_startup_heap
+from bot.web import serving_app
 
-app = create_app()
-freeze_startup_heap()
+app = serving_app()

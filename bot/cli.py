@@ -83,14 +83,9 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("accesslog", None)
 
         def load(self):
-            from bot.scheduler import build_scheduler
-            from bot.web import create_app, freeze_startup_heap
+            from bot.web import serving_app
 
-            app = create_app(config)
-            if embedded:  # no separate clock can see this process's memory
-                build_scheduler(app.extensions["trainbot"]).start()
-            freeze_startup_heap()
-            return app
+            return serving_app(config)
 
     Server().run()
 

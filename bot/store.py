@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +283,15 @@ class Store:
             projection=DELIVERY_VIEW,
             return_document=pymongo.ReturnDocument.BEFORE,
         )
+
+    def end_dead_leases(self) -> int:
+        """Expire every delivery lease at once: called when the embedded store is opened,
+        whose one owner is this process, so any lease found was held by a dead one. Set
+        to the past, not removed, so the next flush checks what it had already sent."""
+        result = self.learners.update_many(
+            {"lease": {"$ne": None}}, {"$set": {"lease": datetime(1970, 1, 1, tzinfo=UTC)}}
+        )
+        return result.modified_count
 
     def already_sent(self, key: str, seqs: Sequence[int]) -> list[int]:
         """Which of these outbox entries a deliverer sent and recorded before it died

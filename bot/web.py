@@ -33,6 +33,22 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def serving_app(config: Config | None = None) -> Flask:
+    """The app as a serving process runs it (`gunicorn app:app` or `trainbot serve`).
+
+    On the embedded store this process owns the data directory, so no `trainbot clock` can
+    reach it: the clock's jobs (retries, reminders, the store's upkeep) run here. A second
+    worker on the same directory stops at start with `DataDirLocked`, naming the fix."""
+    app = create_app(config)
+    services: Services = app.extensions["trainbot"]
+    if services.store.embedded:
+        from bot.scheduler import build_scheduler
+
+        build_scheduler(services).start()
+    freeze_startup_heap()
+    return app
+
+
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
     """Build the web app; background work (delivery, assistant) runs on a thread pool."""
     config = config or Config.from_env()

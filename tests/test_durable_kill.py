@@ -26,6 +26,8 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -53,20 +55,39 @@ def normal(text: str) -> str:
     return re.sub(r"\b[A-Z0-9]{4}(-[A-Z0-9]{4}){3}\b", "CODE", text)
 
 
-@pytest.fixture(scope="module")
-def reference() -> list[str]:
-    """One learner's replies when nothing goes wrong (every learner runs the same script)."""
+@lru_cache
+def replies(steps: int = len(SCRIPT)) -> list[str]:
+    """One learner's replies to the first `steps` messages of the script when nothing goes
+    wrong (every learner runs the same script)."""
     with FakeTwilio(ACCOUNT, TOKEN) as fake:
         bot = Served(fake, CONTENT_DIR=str(quizless_sample()))
-        for n, text in enumerate(SCRIPT):
+        for n, text in enumerate(SCRIPT[:steps]):
             assert bot.post(message(n, phone(0), text)).status_code == 200
         return [normal(b) for b in bodies_to(fake, phone(0))]
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[str]:
+    return replies()
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (gunicorn's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
 
 class Server:
     """`trainbot serve` in its own process group, so that kill -9 takes master and worker."""
 
-    def __init__(self, data_dir: str, twilio_url: str) -> None:
+    def __init__(self, data_dir: str, twilio_url: str, *command: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -80,8 +101,9 @@ class Server:
             "TWILIO_API_BASE_URL": twilio_url,
         }
         env.pop("MONGODB_URI", None)
+        command = command or (sys.executable, "-m", "bot.cli", "serve", "--port", "{port}")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+            [part.format(port=self.port) for part in command],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -129,8 +151,8 @@ class Server:
 
 
 @contextmanager
-def server(data_dir: str, twilio_url: str) -> Iterator[Server]:
-    running = Server(data_dir, twilio_url)
+def server(data_dir: str, twilio_url: str, *command: str) -> Iterator[Server]:
+    running = Server(data_dir, twilio_url, *command)
     try:
         yield running
     finally:
@@ -240,3 +262,44 @@ def resent(got: list[str], reference: list[str]) -> int:
             repeats += 1
     assert wanted is None, f"never delivered: {wanted[:60]}"
     return repeats
+
+
+GUNICORN = (str(Path(sys.executable).parent / "gunicorn"), "app:app", "-b", "127.0.0.1:{port}")
+
+
+def test_gunicorn_with_two_workers_on_the_embedded_store_stops_and_names_the_fix():
+    """Two workers used to get two separate stores (6–12 replies per message)."""
+    proc = subprocess.run(
+        [*[p.format(port=free_port()) for p in GUNICORN], "--workers", "2"],
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": fresh_data_dir(), "CONTENT_DIR": str(quizless_sample())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "Worker failed to boot" in proc.stderr
+    assert "--workers 1" in proc.stderr and "MONGODB_URI" in proc.stderr
+
+
+def test_a_respawned_gunicorn_worker_keeps_every_learner_and_runs_the_clock():
+    """`gunicorn app:app` as the Procfile runs it, one worker: kill -9 of the worker, and
+    gunicorn's new worker carries on the same conversations and retries what Twilio
+    refused before (the clock's jobs run in the worker on the embedded store)."""
+    data_dir = fresh_data_dir()
+    with FakeTwilio(ACCOUNT, TOKEN) as fake, server(data_dir, fake.url, *GUNICORN) as running:
+        fake.fail(500, times=8)  # Twilio fails the first two attempts (4 tries each)
+        for step, text in enumerate(SCRIPT[:3]):
+            assert running.post(message(step, phone(0), text)) == 200
+        (worker,) = children(running.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while children(running.proc.pid) in ([], [worker]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for step, text in enumerate(SCRIPT[3:6], start=3):
+            statuses = [running.post(message(step, phone(0), text)) for _ in range(3)]
+            assert 200 in statuses
+        expected = replies(6)
+        fake.wait_for(len(expected), timeout=40)  # a dead lease would hold them 60 s
+        time.sleep(0.5)  # time for a duplicate to show
+        assert [normal(b) for b in bodies_to(fake, phone(0))] == expected
