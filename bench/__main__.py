@@ -7,13 +7,21 @@ one line to `SECTIONS`.
 import sys
 import time
 
-from bench import assistant, content_check, gunicorn_webhooks, memory, whatsapp_webhook
+from bench import (
+    assistant,
+    content_check,
+    durable_store,
+    gunicorn_webhooks,
+    memory,
+    whatsapp_webhook,
+)
 from bench.table import Figure, Section, machine, render
 
 SECTIONS: dict[str, Section] = {
     "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
     "slack events under gunicorn vs flask hello": gunicorn_webhooks.slack_section,
     "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
+    "durable store vs memory, restart, size": durable_store.section,
     "content check": content_check.section,
     "memory and document size": memory.section,
     "assistant retrieval and prompt size": assistant.section,

@@ -343,6 +343,7 @@ def hello() -> dict[int, tuple[float, list[float]]]:
         )
 
 
+@functools.cache
 def sends_only(channel: type[Channel]) -> dict[int, tuple[float, list[float]]]:
     """The channel's delivery floor (`bench.sends_app`): signed webhooks that only send
     two replies through the bot's sender, under the same gunicorn configuration."""
@@ -367,7 +368,10 @@ def channel_figures(channel: type[Channel]) -> list[Figure]:
     ms = 1000
     with fake_api(channel) as fake_url:
         env = {**channel.env(fake_url), "PUBLIC_BASE_URL": PUBLIC, "MONGODB_URI": ""}
-        with gunicorn("app:app", env, "/readyz") as base:
+        with (
+            tempfile.TemporaryDirectory() as data,
+            gunicorn("app:app", {**env, "DATA_DIR": data}, "/readyz") as base,
+        ):
             webhooks, poster = measure_webhooks(base, channel)
             in_store = max(learners for _, _, learners in webhooks.values())
             paced, learners = measure_paced(base, poster, first=in_store)

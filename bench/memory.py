@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -27,8 +28,9 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def services() -> tuple[Services, list[datetime]]:
-    """Services on a fresh embedded store with a clock the benchmark moves."""
-    config = Config.from_env({}, dotenv=None)
+    """Services on a fresh durable embedded store (as `make run`'s) with a clock the
+    benchmark moves."""
+    config = Config.from_env({"DATA_DIR": tempfile.mkdtemp(prefix="bench-memory-")}, dotenv=None)
     built = build_services(config, senders_for(config))
     now = [START]
     built.conversations.clock = built.outbox.clock = lambda: now[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import threading
 import time
 
@@ -38,6 +39,7 @@ def measure(learners: int, rounds: int) -> tuple[list[float], list[float]]:
             "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
             "TWILIO_API_BASE_URL": fake.url,
             "PUBLIC_BASE_URL": PUBLIC,
+            "DATA_DIR": tempfile.mkdtemp(prefix="bench-werkzeug-"),
         }
         app = create_app(Config.from_env(environ, dotenv=None))
         server = make_server("127.0.0.1", 0, app, threaded=True)

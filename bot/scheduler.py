@@ -30,5 +30,7 @@ def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     for name, job in jobs(services).items():
         seconds = UPKEEP_SECONDS if name == "store" else RETRY_SECONDS
-        scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            job, "interval", seconds=seconds, id=name, name=name, max_instances=1, coalesce=True
+        )
     return scheduler

@@ -319,8 +319,15 @@ def test_cli_commands_work_on_the_data_directory_and_say_when_the_bot_owns_it(tm
         backup = trainbot("backup", str(tmp_path / "copy.trainbot"), env=env)
         assert backup.returncode == 0, backup.stderr  # a backup is fine while it runs
         assert "documents from" in backup.stdout
+        refused = trainbot("restore", str(tmp_path / "copy.trainbot"), env=env)
+        assert refused.returncode == 1 and "in use by" in refused.stderr
     finally:
         running.close()
+    elsewhere = {**env, "DATA_DIR": str(tmp_path / "restored")}
+    restored = trainbot("restore", str(tmp_path / "copy.trainbot"), env=elsewhere)
+    assert restored.returncode == 0, restored.stderr
+    report = trainbot("report", "--format", "json", env=elsewhere)
+    assert '"enrolled": 1' in report.stdout
 
 
 # --- TTL --------------------------------------------------------------------------------------
