@@ -9,10 +9,11 @@ assistant. In a quiz, a message is first read as an answer (see the quiz section
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from flows.awards import award_of
 from flows.commands import Cmd, Command, match_enrollment, parse
@@ -86,12 +87,19 @@ class Turn:
     now: datetime
     replies: tuple[Reply, ...] = ()
 
-    def say(self, key: str, course: Course | None = None, /, buttons=(), **values) -> Turn:
+    def say(
+        self,
+        key: str,
+        course: Course | None = None,
+        /,
+        buttons: Iterable[Button] = (),
+        **values: Any,
+    ) -> Turn:
         """This turn with one more reply from the message catalog."""
         text = say(key, course, **values)
         return replace(self, replies=(*self.replies, Reply(text, tuple(buttons))))
 
-    def update(self, **changes) -> Turn:
+    def update(self, **changes: Any) -> Turn:
         """This turn with the learner changed."""
         return replace(self, learner=replace(self.learner, **changes))
 
@@ -182,7 +190,7 @@ def _number(turn: Turn, course: Course) -> int:
 def _lost_session(turn: Turn, course: Course) -> bool:
     """Whether the learner's current session was removed from the course by an author."""
     current = _progress(turn, course).current
-    return bool(current) and course.number_of(current) is None
+    return current is not None and current != "" and course.number_of(current) is None
 
 
 def _settle(turn: Turn, course: Course) -> Turn:
@@ -366,13 +374,9 @@ def _timezone(turn: Turn, command: Command) -> Outcome:
 def _certificate(turn: Turn, _: Command) -> Outcome:
     """`certificate`: the bot re-sends the certificate of the active course when it is
     finished, else of the most recently finished course (the store holds certificates)."""
-    finished = {cid: p for cid, p in turn.learner.progress.items() if p.completed_at}
+    finished = {cid: p.completed_at for cid, p in turn.learner.progress.items() if p.completed_at}
     active = turn.learner.active_course
-    chosen = (
-        active
-        if active in finished
-        else max(finished, key=lambda cid: finished[cid].completed_at, default=None)
-    )
+    chosen = active if active in finished else max(finished, key=finished.__getitem__, default=None)
     course = turn.catalog.get(chosen)
     if course is None:
         return turn.say("certificate_none").done()
@@ -868,7 +872,7 @@ def _quiz_turn(turn: Turn, course: Course, attempt: QuizAttempt, text: str) -> O
     if looks_like_question(text):
         ask = Ask(text, course.id, origin.id, then=(_question_reply(course, current),))
         return turn.done(ask)
-    values = {k: md_escape(str(v)[:60]) for k, v in parsed.values.items()}
+    values: dict[str, Any] = {k: md_escape(str(v)[:60]) for k, v in parsed.values.items()}
     how = _how(course, question, len(asked.options))
     return turn.say(parsed.error, course, how=how, **values).done()
 

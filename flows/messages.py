@@ -344,7 +344,7 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-class _Blank(dict):
+class _Blank(dict[str, object]):
     # An override that omits a placeholder must not crash a learner's conversation.
     def __missing__(self, key: str) -> str:
         return ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -172,11 +172,12 @@ def _by_text(text: str, options: Sequence[str]) -> int | None:
     """The one option this text names: exactly, by its words, or by a distinctive part
     of them ("max" → "Solaro Max"); None when none or several match."""
     folded, words = _fold(text), normalize(text)
-    for matcher in (
+    matchers: tuple[Callable[[str], bool], ...] = (
         lambda o: _fold(o) == folded,
         lambda o: bool(words) and normalize(o) == words,
         lambda o: len(words) >= 3 and not words.isdigit() and f" {words} " in f" {normalize(o)} ",
-    ):
+    )
+    for matcher in matchers:
         hits = [n for n, option in enumerate(options, start=1) if matcher(option)]
         if len(hits) == 1:
             return hits[0]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 
 def _empty() -> Mapping[str, Any]:
@@ -173,6 +173,11 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _at(value: Any) -> datetime:
+    """A time every stored record of its kind holds (`_utc` is for optional ones)."""
+    return cast(datetime, _utc(value))
+
+
 def _plain(value: Any) -> Any:
     """Dataclasses, tuples and mappings as the dicts and lists a document store keeps."""
     if hasattr(value, "__dataclass_fields__"):
@@ -221,7 +226,7 @@ def _answer(doc: Mapping[str, Any]) -> QuizAnswer:
         given=doc.get("given", ""),
         picked=tuple(doc.get("picked", ())),
         correct=bool(doc.get("correct", False)),
-        at=_utc(doc.get("at")),
+        at=_at(doc.get("at")),
         seconds=float(doc.get("seconds", 0.0)),
         late=bool(doc.get("late", False)),
         skipped=bool(doc.get("skipped", False)),
@@ -233,8 +238,8 @@ def _review(doc: Mapping[str, Any]) -> ReviewItem:
     return ReviewItem(
         question_id=doc.get("question_id", ""),
         session_id=doc.get("session_id", ""),
-        anchor=_utc(doc.get("anchor")),
-        due=_utc(doc.get("due")),
+        anchor=_at(doc.get("anchor")),
+        due=_at(doc.get("due")),
         box=int(doc.get("box", 1)),
         rights=int(doc.get("rights", 0)),
     )
@@ -268,6 +273,6 @@ def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
         progress=MappingProxyType(progress),
         last_inbound_at=_utc(doc.get("last_inbound_at")),
         profile=MappingProxyType(dict(doc.get("profile", {}))),
-        recent=tuple(_utc(t) for t in doc.get("recent", ())),
+        recent=tuple(_at(t) for t in doc.get("recent", ())),
         slowed_at=_utc(doc.get("slowed_at")),
     )
