@@ -15,8 +15,10 @@ need the driver not to hide a fault set it themselves, whatever the server.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,14 @@ from bot.store import Store
 
 START_TIMEOUT = 30.0  # seconds; it starts in ~2.3 s on an idle machine, longer on a busy one
 OPLOG_ENTRIES = 10_000  # a small oplog keeps its writes fast (nothing here replays it)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child process before exec: be killed when the test process dies (a timeout, a
+    ^C), so no server outlives the run that started it. Linux only, a no-op elsewhere."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -119,7 +129,9 @@ def secantusdb() -> Iterator[Wire]:
         *("--log-level", "WARNING"),
     ]
     log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+    )
     uri = f"mongodb://127.0.0.1:{port}/?retryWrites=false&directConnection=true"
     try:
         deadline = time.monotonic() + START_TIMEOUT
