@@ -6,12 +6,13 @@ of a learner's update (mongod's `failCommand` fail point)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pymongo
 import pytest
 from bson import ObjectId
+from pymongo import monitoring
 
 from bot.reports import Reports
 from bot.store import Store
@@ -106,59 +107,104 @@ def test_every_report_agrees_with_the_embedded_store(wire: Wire):
 
 # --- faults: the server drops the connection or fails the write of a commit ---------------
 
+APP = "trainbot-faulty"  # the fail point's target: this client's appname
 FAULTS = {
     "dropped connection": {"closeConnection": True},
     "failed write": {"errorCode": 11600, "errorMessage": "interrupted at shutdown"},
 }
 
 
+class Failed(monitoring.CommandListener):
+    """The names of the commands that failed on this client (what the driver saw)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.names.append(event.command_name)
+
+
 @pytest.fixture
-def faulty(wire: Wire, fake: FakeTwilio) -> Iterator[Served]:
-    """The bot on a client of its own that does not retry writes (as with `retryWrites=false`
-    in MONGODB_URI), so a fault reaches the code instead of being retried by the driver;
-    named, so the fail point hits this client only."""
+def own_client(wire: Wire, fake: FakeTwilio) -> Iterator[Callable[[bool], tuple[Served, Failed]]]:
+    """`(retry_writes) -> (bot, failed commands)`: the bot on a client of its own, named so
+    the fail point hits this client only. Without retryable writes (`retryWrites=false` in
+    MONGODB_URI) a fault reaches the code; with them (the default, and docs/deploy.md's
+    URI) the driver tries a failed write once more by itself."""
     if not wire.can_fail():
         pytest.skip("the server at MONGODB_URI does not take configureFailPoint")
-    client: pymongo.MongoClient = pymongo.MongoClient(
-        wire.uri, tz_aware=True, retryWrites=False, appname="trainbot-faulty"
-    )
-    name = wire.fresh_name("trainbot_faults")
-    try:
-        yield Served(fake, store=Store(client, name))
-    finally:
+    opened: list[tuple[pymongo.MongoClient, str]] = []
+
+    def bot(retry_writes: bool) -> tuple[Served, Failed]:
+        failed = Failed()
+        client: pymongo.MongoClient = pymongo.MongoClient(
+            wire.uri,
+            tz_aware=True,
+            retryWrites=retry_writes,
+            appname=APP,
+            event_listeners=[failed],
+        )
+        opened.append((client, wire.fresh_name("trainbot_faults")))
+        return Served(fake, store=Store(client, opened[-1][1])), failed
+
+    yield bot
+    for client, name in opened:
         client.drop_database(name)
         client.close()
 
 
+def enrolled(bot: Served, fake: FakeTwilio) -> tuple[dict[str, Any], int, int]:
+    """A learner who enrolled: their document, the events logged and messages sent."""
+    assert bot.post(message(1, phone(0), "I am a new partner")).status_code == 200
+    return bot.store.load(phone(0)) or {}, bot.store.events.count_documents({}), len(fake.messages)
+
+
+def processed_once(bot: Served, fake: FakeTwilio, params: dict[str, str], before: dict, sent: int):
+    """The message `params` changed the learner once and its reply went out once."""
+    doc = bot.store.load(phone(0)) or {}
+    message_id = f"twilio-{params['MessageSid']}"
+    assert doc["version"] == before["version"] + 1 and doc["processed"].count(message_id) == 1
+    assert bot.store.events.count_documents({"message_id": message_id}) == 1
+    replies = bodies_to(fake, phone(0))[sent:]
+    assert "Session 2" in replies[-1] and len(set(replies)) == len(replies)
+    records = bot.store.transcript(phone(0))
+    assert [r["seq"] for r in records] == list(range(1, doc["seq"] + 1))
+    assert doc["outbox"] == []
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_commit_failing_on_the_server_answers_5xx_and_the_retry_is_processed_once(
-    wire: Wire, faulty: Served, fake: FakeTwilio, fault: str
+    wire: Wire, own_client, fake: FakeTwilio, fault: str
 ):
     """A learner's update fails in the server (connection closed, or an error): Twilio gets a
     5xx and retries; nothing of the message was written (state, processed id, outbox, event
     log, replies), and the retry is processed exactly once."""
-    bot = faulty
-    key = phone(0)
-    assert bot.post(message(1, key, "I am a new partner")).status_code == 200
-    before, events, sent = (
-        bot.store.load(key),
-        bot.store.events.count_documents({}),
-        len(fake.messages),
-    )
-    params = message(2, key, "next")
-    with wire.fail_command(failCommands=["update"], appName="trainbot-faulty", **FAULTS[fault]):
+    bot, failed = own_client(False)
+    before, events, sent = enrolled(bot, fake)
+    params = message(2, phone(0), "next")
+    with wire.fail_command(failCommands=["update"], appName=APP, **FAULTS[fault]):
         response = bot.post(params)
+    assert failed.names == ["update"]
     assert response.status_code == 503 and b"Traceback" not in response.data
-    assert bot.store.load(key) == before
+    assert bot.store.load(phone(0)) == before
     assert bot.store.events.count_documents({}) == events and len(fake.messages) == sent
     for _ in range(2):  # Twilio's retry, and one more for good measure
         assert bot.post(params).status_code == 200
-    doc = bot.store.load(key) or {}
-    message_id = f"twilio-{params['MessageSid']}"
-    assert doc["version"] == before["version"] + 1 and doc["processed"].count(message_id) == 1
-    assert bot.store.events.count_documents({"message_id": message_id}) == 1
-    replies = bodies_to(fake, key)[sent:]
-    assert "Session 2" in replies[-1] and len(set(replies)) == len(replies)
-    records = bot.store.transcript(key)
-    assert [r["seq"] for r in records] == list(range(1, doc["seq"] + 1))
-    assert doc["outbox"] == []
+    processed_once(bot, fake, params, before, sent)
+
+
+def test_with_retryable_writes_the_driver_itself_retries_a_dropped_commit(
+    wire: Wire, own_client, fake: FakeTwilio
+):
+    bot, failed = own_client(True)
+    before, _, sent = enrolled(bot, fake)
+    params = message(2, phone(0), "next")
+    with wire.fail_command(failCommands=["update"], appName=APP, closeConnection=True):
+        assert bot.post(params).status_code == 200
+    assert failed.names == ["update"]  # the connection was dropped once, under the driver
+    processed_once(bot, fake, params, before, sent)
