@@ -7,12 +7,20 @@ one line to `SECTIONS`.
 import sys
 import time
 
-from bench import assistant, content_check, gunicorn_webhooks, memory, whatsapp_webhook
+from bench import (
+    assistant,
+    content_check,
+    gunicorn_webhooks,
+    memory,
+    production,
+    whatsapp_webhook,
+)
 from bench.table import Figure, Section, machine, render
 
 SECTIONS: dict[str, Section] = {
     "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
     "slack events under gunicorn vs flask hello": gunicorn_webhooks.slack_section,
+    "production layout on the wire server vs flask hello": production.section,
     "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
     "content check": content_check.section,
     "memory and document size": memory.section,
