@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,7 @@ class Learners:
 
     base: str
     retry_wait: float = 0.2
+    tries: int = 100  # ~20 s of retries: a respawned worker answers within a few seconds
     answered: int = 0
     retried: int = 0
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -173,7 +175,7 @@ class Learners:
                 PUBLIC + WEBHOOK_PATH, params
             )
         }
-        while True:
+        for _ in range(self.tries):
             try:
                 status = requests.post(
                     self.base + WEBHOOK_PATH, data=params, headers=headers, timeout=20
@@ -187,23 +189,23 @@ class Learners:
             with self.changed:
                 self.retried += 1
             time.sleep(self.retry_wait)
+        else:
+            raise AssertionError(f"learner {learner} message {n}: no 200 in {self.tries} posts")
         with self.changed:
             self.answered += 1
             self.changed.notify_all()
 
     def converse(self, learners: range, script: Sequence[str]) -> None:
         """Every learner says the whole `script`, one message after the other (the next
-        once the last was answered), all learners at the same time."""
+        once the last was answered), all learners at the same time; raises what any
+        learner's thread raised."""
 
         def one(learner: int) -> None:
             for n, text in enumerate(script):
                 self.say(learner, n, text)
 
-        threads = [threading.Thread(target=one, args=(learner,)) for learner in learners]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ThreadPoolExecutor(max_workers=len(learners)) as pool:
+            list(pool.map(one, learners))
 
     def wait_answered(self, count: int, timeout: float = 60.0) -> None:
         with self.changed:

@@ -58,11 +58,9 @@ def free_port() -> int:
 
 @dataclass
 class Wire:
-    """A MongoDB server reached over the wire: its URI (with no database) and whether it
-    is the SecantusDB the tests started (or the operator's server at MONGODB_URI)."""
+    """A MongoDB server reached over the wire: its URI (with no database) and a client."""
 
     uri: str
-    started: bool
     client: pymongo.MongoClient
 
     def database_uri(self, name: str) -> str:
@@ -109,7 +107,11 @@ def _ping(uri: str, timeout: float) -> pymongo.MongoClient:
     client: pymongo.MongoClient = pymongo.MongoClient(
         uri, tz_aware=True, serverSelectionTimeoutMS=int(timeout * 1000)
     )
-    client.admin.command("ping")
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        client.close()
+        raise
     return client
 
 
@@ -144,7 +146,7 @@ def secantusdb() -> Iterator[Wire]:
                     raise RuntimeError(
                         f"SecantusDB did not start:\n{(folder / 'server.log').read_text()}"
                     ) from None
-        yield Wire(uri, started=True, client=client)
+        yield Wire(uri, client)
         client.close()
     finally:
         process.kill()
@@ -164,6 +166,6 @@ def wire_server() -> Iterator[Wire]:
         return
     client = _ping(uri, timeout=5.0)
     try:
-        yield Wire(uri, started=False, client=client)
+        yield Wire(uri, client)
     finally:
         client.close()
