@@ -86,6 +86,9 @@ def every_report(store: Store) -> dict[str, Any]:
         "certificates": reports.certificate_rows(NOW),
         "certificates_later": reports.certificate_rows(later),
     }
+    filters = {"course": "demo", "role": "sales", "manager": "Maria", "channel": "whatsapp"}
+    for name, value in {**filters, "search": "lovel"}.items():
+        figures[f"rows {name}"] = reports.learner_rows(NOW, **{name: value})
     for when in (NOW, later):
         figures[f"rows {when.year}"] = reports.learner_rows(when)
         for status in ("in_progress", "completed", "overdue", "expired", "not_started"):
