@@ -201,6 +201,28 @@ def test_a_commit_failing_on_the_server_answers_5xx_and_the_retry_is_processed_o
     processed_once(bot, fake, params, before, sent)
 
 
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_new_learners_first_commit_failing_answers_5xx_and_creates_nothing(
+    wire: Wire, own_client, fake: FakeTwilio, fault: str
+):
+    """The first message of a learner is an insert: failing it leaves no learner, no
+    event and no reply; Twilio's retry enrols the learner once."""
+    bot, failed = own_client(False)
+    params = message(1, phone(0), "I am a new partner")
+    with wire.fail_command(failCommands=["insert"], appName=APP, **FAULTS[fault]):
+        assert bot.post(params).status_code == 503
+    assert failed.names == ["insert"]
+    assert bot.store.load(phone(0)) is None and bot.store.events.count_documents({}) == 0
+    assert fake.messages == []
+    for _ in range(2):
+        assert bot.post(params).status_code == 200
+    doc = bot.store.load(phone(0)) or {}
+    assert doc["version"] == 1 and doc["processed"] == [f"twilio-{params['MessageSid']}"]
+    assert bot.store.events.count_documents({}) == 1
+    sent = bodies_to(fake, phone(0))
+    assert "Welcome" in sent[0] and len(set(sent)) == len(sent) and doc["outbox"] == []
+
+
 def test_with_retryable_writes_the_driver_itself_retries_a_dropped_commit(
     wire: Wire, own_client, fake: FakeTwilio
 ):
