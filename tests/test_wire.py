@@ -1,7 +1,8 @@
 """The bot on MongoDB over the wire (tests/wire.py: SecantusDB, or MONGODB_URI's server)
 through the real pymongo: a WhatsApp conversation through the signed webhook, every report
 against the embedded store's figures on the same data, and the server failing the commit
-of a learner's update (mongod's `failCommand` fail point)."""
+of a learner's message (mongod's `failCommand` fail point), with and without the driver's
+retryable writes."""
 
 from __future__ import annotations
 
@@ -19,19 +20,13 @@ from bot.store import Store
 from flows.course import Catalog
 from tests.admin_data import NOW, seed
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT, TOKEN, Served, bodies_to, message, phone
-from tests.test_reliability import SCRIPTS, content, reference, stable
+from tests.harness import Served, bodies_to, message, phone
+from tests.test_reliability import SCRIPTS, content, fake, reference, stable
 from tests.test_reports import COURSE
 from tests.wire import Wire
 
-__all__ = ["content"]  # the sample without shuffled quizzes (a fixture of test_reliability)
+__all__ = ["content", "fake"]  # test_reliability's fixtures: unshuffled sample, fake Twilio
 CATALOG = Catalog((COURSE,))
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
 
 
 def test_a_whatsapp_conversation_over_the_wire(wire: Wire, fake: FakeTwilio, content: str):
