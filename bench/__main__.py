@@ -13,6 +13,7 @@ from bench import (
     durable_store,
     gunicorn_webhooks,
     memory,
+    production,
     whatsapp_webhook,
 )
 from bench.table import Figure, Section, machine, render
@@ -20,6 +21,7 @@ from bench.table import Figure, Section, machine, render
 SECTIONS: dict[str, Section] = {
     "whatsapp webhooks under gunicorn vs flask hello": gunicorn_webhooks.section,
     "slack events under gunicorn vs flask hello": gunicorn_webhooks.slack_section,
+    "production layout on the wire server vs flask hello": production.section,
     "whatsapp webhook on the werkzeug server": whatsapp_webhook.section,
     "durable store vs memory, restart, size": durable_store.section,
     "content check": content_check.section,

@@ -276,10 +276,11 @@ def drained(base: str, channel: Channel, timeout: float = 120) -> None:
 
 
 def measure_webhooks(
-    base: str, channel: type[Channel]
+    base: str, channel: type[Channel], drain: Callable[[str, Channel], None] = drained
 ) -> tuple[dict[int, tuple[float, list[float], int]], Channel]:
-    """Per level: throughput (requests/s until delivered), latencies, learners in store;
-    and the channel's poster (for the messages counted so far)."""
+    """Per level: throughput (requests/s until `drain` says all was processed and
+    delivered), latencies, learners in store; and the channel's poster (for the messages
+    counted so far)."""
     twilio = channel(base)
     results = {}
     learners_total = 0
@@ -303,10 +304,10 @@ def measure_webhooks(
             twilio.post(http, first + client * pool + n % pool, text)
 
         run_clients(clients, pool, say)
-        drained(base, twilio)
+        drain(base, twilio)
         started = time.perf_counter()
         latencies, _ = run_clients(clients, per_client, functools.partial(say, after=pool))
-        drained(base, twilio)
+        drain(base, twilio)
         throughput = len(latencies) / (time.perf_counter() - started)
         results[clients] = (throughput, latencies, learners_total)
     return results, twilio

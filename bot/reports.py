@@ -44,6 +44,12 @@ LEARNER_CERTIFICATES = {  # pipeline stage: each learner's certificates as `cert
 CERTIFICATE_HOLDER = {  # pipeline stage: a certificate's learner document as `who`
     "$lookup": {"from": "learners", "localField": "learner", "foreignField": "_id", "as": "who"}
 }
+HOLDER_NAME = {  # expression: the name of `CERTIFICATE_HOLDER`'s learner, or ""
+    # Not `{"$arrayElemAt": ["$who.name", 0]}`: MongoDB maps a path over an array of
+    # documents, but SecantusDB (the wire server of the tests) resolves it to nothing, which
+    # blanked every holder's name; taking the document first means the same on both.
+    "$ifNull": [{"$let": {"vars": {"who": {"$arrayElemAt": ["$who", 0]}}, "in": "$$who.name"}}, ""]
+}
 ANSWER_MODES = {
     "model": "model answer",
     "passage": "course passage",
@@ -575,7 +581,7 @@ class Reports:
                             "code": "$_id",
                             "learner": 1,
                             "expires": 1,
-                            "name": {"$ifNull": [{"$arrayElemAt": ["$who.name", 0]}, ""]},
+                            "name": HOLDER_NAME,
                         }
                     },
                     {"$sort": {"expires": 1}},
@@ -838,7 +844,7 @@ class Reports:
                     "_id": 0,
                     "code": "$_id",
                     "learner": 1,
-                    "name": {"$ifNull": [{"$arrayElemAt": ["$who.name", 0]}, ""]},
+                    "name": HOLDER_NAME,
                     "course": 1,
                     "title": {"$ifNull": ["$title", ""]},
                     "completed_at": {"$ifNull": ["$completed_at", None]},

@@ -24,11 +24,36 @@ from bot import config as config_module
 from bot.config import Config
 from bot.content import check
 from bot.observability import configure_logging
+from bot.store import Store
 from flows.course import Catalog, Course, Session
+from tests.wire import Wire, wire_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+STORES = ("embedded", "wire")
+"""Every store the contract tests run on: the embedded one and MongoDB over the wire."""
+
+
+@pytest.fixture(scope="session")
+def wire() -> Iterator[Wire]:
+    """MongoDB over the wire: MONGODB_URI's server, else a SecantusDB started once for the
+    whole session (only when a test asks for it) and killed at its end."""
+    with wire_server() as server:
+        yield server
+
+
+@contextmanager
+def a_store(request: pytest.FixtureRequest, kind: str, prefix: str) -> Iterator[Store]:
+    """A fresh embedded store, or a throw-away database on the wire server (`kind` is one
+    of `STORES`)."""
+    if kind == "embedded":  # durable, as `make run` has it
+        store = Store.connect(None, data_dir=Path(fresh_data_dir()))
+        yield store
+        store.close()
+        return
+    with request.getfixturevalue("wire").store(prefix) as store:
+        yield store
 
 
 _STORES: list[Path] = []  # the session's folder for data directories

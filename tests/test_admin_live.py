@@ -4,14 +4,13 @@ walk the sample course (quizzes in sessions 2, 3, 5 and 7, a certificate at the 
 quizzes; then the reports, pages, API, exports and actions must show what happened.
 
 Answers are given by option text, so they do not depend on the per-learner shuffle. Runs on
-the embedded store, and on real MongoDB too when MONGODB_URI is set."""
+the embedded store and on MongoDB over the wire (tests/wire.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
 from flows.events import Inbound
-from tests.conftest import SAMPLE, FakeClock
+from tests.conftest import SAMPLE, STORES, FakeClock, a_store
 from tests.fakes.recording_sender import RecordingSender
 from tests.test_admin import login
 
@@ -44,19 +43,6 @@ ROSTER = (
 )
 KIT_QUESTION = "Which kit would you suggest for a customer who needs to run a water pump?"
 ASKED = "What discount does a Gold partner get?"
-
-
-STORES = ["embedded", *(["mongodb"] if os.environ.get("MONGODB_URI") else [])]
-
-
-def a_store(kind: str) -> Iterator[Store]:
-    """The embedded store, or a throw-away database on the MongoDB at MONGODB_URI."""
-    if kind == "embedded":
-        yield Store.connect(None)
-        return
-    store = Store(Store.connect(os.environ["MONGODB_URI"]).client, f"admin_{uuid.uuid4().hex[:8]}")
-    yield store
-    store.client.drop_database(store.db.name)
 
 
 def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, FakeClock]:
@@ -97,7 +83,7 @@ def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, FakeClo
 @pytest.fixture(scope="module", params=STORES)
 def world(request, tmp_path_factory) -> Iterator[tuple[Services, RecordingSender, FakeClock]]:
     """One walk per store, shared by the read-only tests."""
-    for store in a_store(request.param):
+    with a_store(request, request.param, "admin") as store:
         yield walk(tmp_path_factory.mktemp("world"), store)
 
 
@@ -205,7 +191,8 @@ def test_learner_page_api_and_exports(world) -> None:
 
 @pytest.fixture(params=STORES)
 def fresh_store(request) -> Iterator[Store]:
-    yield from a_store(request.param)
+    with a_store(request, request.param, "admin") as store:
+        yield store
 
 
 def test_nudge_and_revoke_use_the_engagement_and_certificate_modules(

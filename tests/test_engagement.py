@@ -4,9 +4,7 @@ an injected clock: the ladder, opt-out races, two clocks, crashed clocks, clock 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,7 +22,7 @@ from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
 from flows.events import Inbound, Reply
-from tests.conftest import FakeClock, quizless_sample
+from tests.conftest import STORES, FakeClock, a_store, quizless_sample
 
 KEY = "console:ada"
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Lagos, the sample course's zone
@@ -236,17 +234,11 @@ def test_two_clocks_on_the_same_store_never_double_send(clock):
     assert sum(len(r) for r in results) >= len(learners)
 
 
-@pytest.fixture
-def jobs_db():
-    """The jobs collection's database: embedded, plus real MongoDB when MONGODB_URI is set."""
-    uri = os.environ.get("MONGODB_URI")
-    if not uri:
-        yield Store.connect(None).db
-        return
-    store = Store.connect(uri)
-    name = f"trainbot_jobs_{uuid.uuid4().hex[:8]}"
-    yield store.client[name]
-    store.client.drop_database(name)
+@pytest.fixture(params=STORES)
+def jobs_db(request):
+    """The jobs collection's database: embedded, and MongoDB over the wire."""
+    with a_store(request, request.param, "trainbot_jobs") as store:
+        yield store.db
 
 
 def test_concurrent_claims_take_each_job_once(jobs_db):

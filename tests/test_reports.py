@@ -1,9 +1,7 @@
-"""The aggregation pipelines on the embedded store (and on MongoDB when MONGODB_URI is set)."""
+"""The aggregation pipelines on the embedded store and on MongoDB over the wire."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import replace
 
 import pytest
@@ -12,7 +10,7 @@ from bot.reports import Reports
 from bot.store import Store
 from flows.course import Question
 from tests.admin_data import ADA_CERT, NOW, seed
-from tests.conftest import make_course
+from tests.conftest import STORES, a_store, make_course
 
 _BASE = make_course(4, settings={"required_for_roles": ["installer", "sales"]})
 COURSE = replace(
@@ -25,22 +23,10 @@ COURSE = replace(
 )
 
 
-def _stores():
-    yield "embedded"
-    if os.environ.get("MONGODB_URI"):
-        yield "mongodb"
-
-
-@pytest.fixture(params=list(_stores()))
+@pytest.fixture(params=STORES)
 def store(request):
-    if request.param == "embedded":
-        store = Store.connect(None)
+    with a_store(request, request.param, "trainbot_reports") as store:
         yield store
-        return
-    store = Store.connect(os.environ["MONGODB_URI"])
-    store = Store(store.client, f"trainbot_reports_{uuid.uuid4().hex[:8]}")
-    yield store
-    store.client.drop_database(store.db.name)
 
 
 @pytest.fixture

@@ -1,29 +1,21 @@
-"""Store contract: the same tests on the embedded store and, with MONGODB_URI, on MongoDB."""
+"""Store contract: the same tests on the embedded store and on MongoDB over the wire
+(SecantusDB started by the tests, or the server at MONGODB_URI: tests/wire.py)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from bot.store import DELIVERY_VIEW, OUTBOX_KEPT, PROCESSED_KEPT, Store
-from tests.conftest import T0
+from tests.conftest import STORES, T0, a_store
 
 
-@pytest.fixture(params=["embedded", "mongodb"])
+@pytest.fixture(params=STORES)
 def store(request):
-    if request.param == "embedded":
-        yield Store.connect(None)
-        return
-    uri = os.environ.get("MONGODB_URI")
-    if not uri:
-        pytest.skip("real MongoDB contract run needs MONGODB_URI (not set)")
-    real = Store(Store.connect(uri).client, f"trainbot_test_{uuid.uuid4().hex[:8]}")
-    yield real
-    real.client.drop_database(real.db.name)
+    with a_store(request, request.param, "trainbot_test") as store:
+        yield store
 
 
 def reply(text: str) -> dict:

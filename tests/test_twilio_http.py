@@ -84,3 +84,16 @@ def test_network_failures_are_urllib3_errors_worth_retrying(fake):
     fake.hang(1.0)
     with pytest.raises(NETWORK_ERRORS):
         send(TwilioHttp(fake.url, timeout=0.2))
+
+
+def test_the_fake_takes_no_message_from_a_request_cut_off_mid_body(fake: FakeTwilio):
+    """A sender killed while writing its request (tests/test_production.py kills a worker)
+    leaves half a body: Twilio creates no message from it, and neither does the fake."""
+    host, port = fake.url.removeprefix("http://").split(":")
+    auth = fake.auth.encode()
+    head = f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 200\r\n".encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head + b"Authorization: " + auth + b"\r\n\r\nTo=whatsapp%3A%2B1555&Bo")
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""  # closed unanswered
+    assert fake.messages == []

@@ -84,7 +84,11 @@ class FakeTwilio:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no message, as at Twilio
+                    self.close_connection = True
+                    return None
+                form = parse_qs(body.decode(), keep_blank_values=True)
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 with fake.changed:
                     fake.requests += 1
