@@ -34,6 +34,7 @@ def _owned(open_store):
 
 
 @click.group()
+@click.version_option(package_name="trainbot")
 def main() -> None:
     """Trainbot: short training courses on WhatsApp, Slack and the web."""
 
