@@ -9,6 +9,7 @@ log file whole.
 from __future__ import annotations
 
 import contextvars
+import hmac
 import logging
 import re
 import sys
@@ -88,8 +89,10 @@ def configure_logging(level: int = logging.INFO, json_lines: bool | None = None)
     logging.getLogger("twilio.http_client").setLevel(max(level, logging.WARNING))
 
 
-def instrument(app: Flask, pending: Callable[[], int]) -> None:
-    """Request ids on every request and response, and `GET /metrics`."""
+def instrument(app: Flask, pending: Callable[[], int], token: str) -> None:
+    """Request ids on every request and response, and `GET /metrics` for a scraper that
+    sends `Authorization: Bearer <token>` (METRICS_TOKEN, else the admin token): the
+    figures (traffic, failures, backlog) tell an attacker when and how hard to push."""
 
     @app.before_request
     def _assign_request_id() -> None:
@@ -104,5 +107,15 @@ def instrument(app: Flask, pending: Callable[[], int]) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8", "replace"), token.encode()
+        ):
+            return Response(
+                "unauthorized\n",
+                status=401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         OUTBOX_PENDING.set(pending())
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

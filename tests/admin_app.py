@@ -19,7 +19,11 @@ TOKEN = "s3cret-admin-token"
 def make_app(tmp_path: Path, token: str = TOKEN) -> tuple[Flask, Services, RecordingSender]:
     """The real app (web simulator, admin, API) with the three seeded learners."""
     config = Config.from_env(
-        {"CONTENT_DIR": str(write_course(tmp_path / "content")), "ADMIN_TOKEN": token},
+        {
+            "CONTENT_DIR": str(write_course(tmp_path / "content")),
+            "ADMIN_TOKEN": token,
+            "SIMULATOR": "on",
+        },
         dotenv=None,
     )
     sender = RecordingSender()

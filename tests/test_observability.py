@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -21,11 +22,14 @@ def client(config):
     return create_app(config).test_client()
 
 
-def test_metrics_count_messages_by_channel_and_status(client):
+def test_metrics_count_messages_by_channel_and_status(config):
+    client = create_app(replace(config, metrics_token="m3trics")).test_client()
     client.post("/simulator/api/send", json={"learner": "m1", "text": "I am a new partner"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers={"Authorization": "Bearer m3trics"}).get_data(
+        as_text=True
+    )
     assert 'trainbot_messages_in_total{channel="web",status="ok"}' in text
     assert 'trainbot_messages_in_total{channel="web",status="duplicate"}' in text
     assert "trainbot_outbox_learners_pending" in text
