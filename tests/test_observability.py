@@ -100,3 +100,33 @@ def test_flood_window():
     assert admit(warned.learner, now + timedelta(seconds=5)).verdict == "drop"
     later = admit(warned.learner, now + timedelta(minutes=1))
     assert later.verdict == "process" and len(later.learner.recent) == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "admin: wrong token from 203.0.113.9",
+        "webhooks: 2001:db8::7001 is over 20/minute unverifiable requests",
+        "nudge queued for 2026-11-29 15:35:05 UTC",
+        "at 15:35:05.123, slack ts 1700000000.123456",
+        "learner slack:…XM9A moved to session 12 of 14",
+    ],
+)
+def test_redaction_keeps_addresses_and_times_readable(message):
+    """Regression (issue 16): on main the phone pattern turned `203.0.113.7001` into
+    `…7001` and `2026-11-29 15:35:05` into `…2915:35:05`: the source and the time of an
+    attack could not be read from the logs."""
+    assert redact(message) == message
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("to +1 (555) 123-4567 now", "to …4567 now"),
+        ("WaId 2348012345678", "WaId …5678"),
+        ("Authorization: Bearer s3cret-admin-token", "Authorization: Bearer [token]"),
+        ("sign in at http://x/admin/signin/AbC-123_xyz", "sign in at http://x/admin/signin/[code]"),
+    ],
+)
+def test_redaction_still_masks_phones_and_credentials(message, expected):
+    assert redact(message) == expected
