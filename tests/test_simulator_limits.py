@@ -12,6 +12,7 @@ import pytest
 from bot.channels import web as web_channel
 from bot.config import Config
 from bot.web import create_app
+from tests.conftest import fresh_data_dir
 
 SEND = "/simulator/api/send"
 
@@ -33,7 +34,9 @@ def test_the_simulator_is_off_unless_enabled():
         create_app(Config.from_env({}, dotenv=None)).test_client().get("/simulator").status_code
         == 404
     )
-    on = create_app(Config.from_env({"SIMULATOR": "on"}, dotenv=None)).test_client()
+    on = create_app(
+        Config.from_env({"SIMULATOR": "on", "DATA_DIR": fresh_data_dir()}, dotenv=None)
+    ).test_client()
     assert on.get("/simulator").status_code == 200
 
 
