@@ -823,6 +823,17 @@ def blueprint(channel: SlackChannel) -> Blueprint:
         if reason:
             log.warning("slack: refused a signed %s: %s", request.path, reason)
             return {"error": "malformed request"}, 400
-        return handler.handle(request)
+        # Listeners run after the ack, so a failure in here is Bolt failing to parse a
+        # shape `slack_shape` does not know yet, never our failure to process a good
+        # request: 400 (Slack must not retry it) and one line, not a 500 and a traceback.
+        try:
+            response = handler.handle(request)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            log.warning("slack: Bolt could not parse a signed %s (%s)", request.path, exc)
+            return {"error": "malformed request"}, 400
+        if response.status_code >= 500:  # a Bolt middleware raised (Bolt logged it)
+            log.warning("slack: refused a signed %s that Bolt could not parse", request.path)
+            return {"error": "malformed request"}, 400
+        return response
 
     return bp

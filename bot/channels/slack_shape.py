@@ -36,14 +36,24 @@ def _object_with_id(value: Any) -> bool:
     return isinstance(value, dict) and _id_ok(value.get("id"))
 
 
+def _strings(obj: dict[str, Any], names: tuple[str, ...], where: str) -> str | None:
+    """Fields Bolt matches listeners on with regular expressions: strings or absent."""
+    for name in names:
+        if not isinstance(obj.get(name, ""), str | None):
+            return f"{where}{name} is not a string"
+    return None
+
+
 def _common(body: dict[str, Any]) -> str | None:
+    if reason := _strings(body, ("type", "command", "callback_id", "trigger_id"), ""):
+        return reason
     for name in _ID_FIELDS:
         if not _id_ok(body.get(name)):
             return f"{name} is not a Slack id"
     for name in ("team", "user", "enterprise"):
-        # a team may be a plain id string in some payloads, never anything else
+        # an id string in events, an object with an id in interactions; nothing else
         value = body.get(name)
-        if not (_object_with_id(value) or (name == "team" and _id_ok(value))):
+        if not (_object_with_id(value) or _id_ok(value)):
             return f"{name} is malformed"
     authorizations = body.get("authorizations")
     if authorizations is not None and not (
@@ -54,16 +64,14 @@ def _common(body: dict[str, Any]) -> str | None:
 
 
 def _event(body: dict[str, Any]) -> str | None:
-    event = body.get("event")
-    if event is None:
+    if "event" not in body:
         return None
+    event = body["event"]
     if not isinstance(event, dict):
         return "event is not an object"
-    if not isinstance(event.get("team", ""), str | None):
-        return "event team is not a Slack id"
-    if not isinstance(event.get("text", ""), str | None):
-        return "event text is not a string"
-    return None
+    if reason := _common(event):  # Bolt reads ids and authorizations in the event too
+        return f"event {reason}"
+    return _strings(event, ("type", "subtype", "channel_type", "team", "text"), "event ")
 
 
 def _interaction(body: dict[str, Any]) -> str | None:
@@ -73,10 +81,17 @@ def _interaction(body: dict[str, Any]) -> str | None:
             return "actions is not a non-empty list"
         if not all(isinstance(a, dict) for a in actions):
             return "an action is not an object"
+        for action in actions:
+            if not isinstance(action.get("action_id"), str):
+                return "an action has no action_id"
+            if reason := _strings(action, ("block_id", "value", "type"), "action "):
+                return reason
     for name in ("container", "message", "channel", "view"):
-        if body.get(name) is not None and not isinstance(body[name], dict):
+        if name in body and not isinstance(body[name], dict):  # Bolt reads a null as an object
             return f"{name} is not an object"
     view = body.get("view") or {}
+    if reason := _strings(view, ("id", "callback_id", "hash"), "view "):
+        return reason
     state = view.get("state")
     if state is not None:
         values = state.get("values") if isinstance(state, dict) else None
