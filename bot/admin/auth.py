@@ -21,6 +21,7 @@ from bot.config import Config
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=12)
+MIN_TOKEN = 24  # characters of ADMIN_TOKEN below which start-up warns
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,6 +43,12 @@ def configure_sessions(app: Flask, config: Config) -> None:
     """
     if app.secret_key:
         return
+    if len(config.admin_token) < MIN_TOKEN:  # a right token is never throttled: see views
+        log.warning(
+            "admin: ADMIN_TOKEN is shorter than %d characters and could be guessed; use e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`',
+            MIN_TOKEN,
+        )
     explicit = config.extra.get("SECRET_KEY", "").strip()
     if explicit:
         app.secret_key = explicit
