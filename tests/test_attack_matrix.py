@@ -62,7 +62,7 @@ MATRIX = {
     "twilio_forged_flood": (100, 100, 0),
     "twilio_odd_signed": (8, 7, 0),
     "slack_forged_flood": (100, 100, 0),
-    "slack_odd_signed": (12, 12, 0),
+    "slack_odd_signed": (13, 13, 0),
     "prompt_leak_disguises": (27, 27, 0),
     "markdown_names": (4, 4, 0),
 }

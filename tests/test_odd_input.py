@@ -104,6 +104,7 @@ ODD_SLACK = {
     "event is a list": _json(envelope(dm("hi")) | {"event": [dm("hi")]}),
     "event is a string": _json(envelope(dm("hi")) | {"event": "message"}),
     "payload is not JSON": _form("{not json"),
+    "body nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "application/json"),
     "payload is a JSON list": _form("[1]"),
     "empty actions": _action([]),
     "actions is an object": _action({"value": "next"}),

@@ -106,7 +106,7 @@ def problem(raw: bytes, content_type: str) -> str | None:
     if content_type.startswith("application/json"):
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting: refused, never a traceback
             return "body is not JSON"
         if not isinstance(body, dict):
             return "body is not a JSON object"
@@ -116,7 +116,7 @@ def problem(raw: bytes, content_type: str) -> str | None:
         return _common(form)
     try:
         payload = json.loads(form["payload"])
-    except ValueError:
+    except (ValueError, RecursionError):
         return "payload is not JSON"
     if not isinstance(payload, dict):
         return "payload is not a JSON object"
