@@ -12,6 +12,7 @@ with a valid credential is never refused because of someone else's failures.
 from __future__ import annotations
 
 import logging
+import threading
 
 from limits import parse
 from limits.storage import Storage, storage_from_string
@@ -34,19 +35,32 @@ def storage_uri(config: Config) -> str:
 
 
 class Limits:
-    """Named moving-window counters on one shared storage."""
+    """Named moving-window counters on one shared storage, connected on first use (the
+    clock and CLI commands build services too, and never count anything; and `limits`'
+    MongoDB storage connects even when it is only garbage-collected)."""
 
     def __init__(self, storage: Storage | str = "memory://") -> None:
-        self.storage = storage_from_string(storage) if isinstance(storage, str) else storage
-        self._window = MovingWindowRateLimiter(self.storage)
+        self._storage = storage
+        self._window: MovingWindowRateLimiter | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def window(self) -> MovingWindowRateLimiter:
+        with self._lock:
+            if self._window is None:
+                storage = self._storage
+                if isinstance(storage, str):
+                    storage = storage_from_string(storage)
+                self._window = MovingWindowRateLimiter(storage)
+            return self._window
 
     def hit(self, rate: str, *key: str) -> bool:
         """Count one event under `key`; False when that goes over `rate` ("20/minute")."""
-        return self._window.hit(parse(rate), *key)
+        return self.window.hit(parse(rate), *key)
 
     def allows(self, rate: str, *key: str) -> bool:
         """Whether one more event under `key` would stay within `rate` (counts nothing)."""
-        return self._window.test(parse(rate), *key)
+        return self.window.test(parse(rate), *key)
 
     def once(self, rate: str, *key: str) -> bool:
         """True the first time in each `rate` window: for logging a flood once, not per request."""
