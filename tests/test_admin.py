@@ -287,6 +287,7 @@ def test_without_token_admin_needs_the_one_time_link(tmp_path: Path) -> None:
     for headers in ({}, {"X-Real-IP": "203.0.113.9"}, {"X-Forwarded-For": "127.0.0.1"}):
         page = client.get("/admin", headers=headers)
         assert page.status_code == 401 and "Lovelace" not in page.get_data(as_text=True)
+        assert "one-time sign-in link printed" in page.get_data(as_text=True)
         assert client.get("/api/v1/courses", headers=headers).status_code == 401
     link = f"/admin/signin/{services.config.admin_signin_code}"
     assert client.get(link).status_code == 302
