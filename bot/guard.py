@@ -48,9 +48,10 @@ class Limits:
     def window(self) -> MovingWindowRateLimiter:
         with self._lock:
             if self._window is None:
-                storage = self._storage
-                if isinstance(storage, str):
-                    storage = storage_from_string(storage)
+                spec = self._storage
+                storage = storage_from_string(spec) if isinstance(spec, str) else spec
+                if not isinstance(storage, Storage):
+                    raise ValueError(f"{spec!r} is an async storage; use a synchronous one")
                 self._window = MovingWindowRateLimiter(storage)
             return self._window
 

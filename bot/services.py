@@ -68,11 +68,10 @@ class Services:
     conversations: Conversations
     engagement: Engagement | None = None
     limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
-    guard: FailureLimiter | None = None  # webhooks' per-IP limit of failed signatures
+    guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
 
     def __post_init__(self) -> None:
-        if self.guard is None:
-            self.guard = FailureLimiter(self.limits)
+        self.guard = FailureLimiter(self.limits)
 
 
 def build_services(

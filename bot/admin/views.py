@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import roster
@@ -118,7 +119,7 @@ def blueprint(services: Services) -> Blueprint:
     def _refused(message: str, status: int) -> tuple[str, int]:
         return render_template("admin/login.html", error=message, next=_back("/admin")), status
 
-    def _signed_in(name: str, how: str) -> Response:
+    def _signed_in(name: str, how: str) -> ResponseReturnValue:
         address = request.remote_addr or "?"
         sign_in(name)
         actions.audit(services, name, "sign_in", None, _now(), address=address, how=how)
