@@ -28,6 +28,7 @@ import openai
 
 from bot import tokens
 from bot.config import Config
+from bot.leaks import leaks
 from bot.retrieval import Hit, Passage, index, terms
 from flows.course import Course
 from flows.events import Ask, Button, Reply
@@ -441,12 +442,15 @@ class Assistant:
     def _check(
         self, course: Course, text: str, hits: list[Hit], sent: list[Passage]
     ) -> tuple[str | None, Passage | None]:
-        """The answer to send and its source passage (None for an off-course question);
-        raises ModelFailure when it must not be sent."""
+        """The answer to send and its source passage (None for an off-course question, or
+        when the answer has no session to cite); raises ModelFailure when it must not be
+        sent. Only a session whose passages the model was given can be cited: a number it
+        made up, or the first passage when nothing matched the question (the current
+        session's opening, sent for context), is no source of the answer."""
         answer = text.strip()
         if answer.strip(" .").upper() == OFF_COURSE or answer.upper().startswith(OFF_COURSE):
             return None, None
-        if _leaks(answer, self.template_for(course).system):
+        if leaks(answer, self.template_for(course).system):
             raise ModelFailure("leak")
         cited = None
         if match := CITATION.search(answer):
@@ -455,11 +459,11 @@ class Assistant:
         answer = answer.replace(OFF_COURSE, "").strip()
         if not answer:
             raise ModelFailure("empty")
-        candidates = [*sent, *(h.passage for h in hits)]
-        source = next((p for p in candidates if p.session_number == cited), None)
-        if source is None and 1 <= (cited or 0) <= len(course.sessions):
-            source = next((p for p in index(course).passages if p.session_number == cited), None)
-        return trim(answer, MAX_ANSWER), source or (sent[0] if sent else None)
+        if cited is not None:
+            source = next((p for p in sent if p.session_number == cited), None)
+        else:
+            source = sent[0] if sent and hits else None
+        return trim(answer, MAX_ANSWER), source
 
     def _client_for_calls(self) -> openai.OpenAI:
         with self._lock:
@@ -579,23 +583,6 @@ class Assistant:
 
 
 SHIPPED_ANSWER = Template.parse(shipped_prompt("assistant.txt"), ANSWER_FIELDS)
-
-
-def _leaks(answer: str, rules: str) -> bool:
-    """Whether the answer repeats a piece of the rules (an attempt to print the prompt).
-
-    `rules` is the prompt template's system part, before the passages: every stretch of
-    20+ characters between its placeholders counts, compared without case or spacing, so a
-    model that prints one rule, or the opening line without the course title, is caught
-    as well as one that prints everything."""
-    folded = " ".join(answer.casefold().split())
-    rules = re.split(r"Course passages:|\{passages\}", rules, maxsplit=1)[0]
-    for line in rules.splitlines():
-        for piece in re.split(r"\{\w+\}", line):
-            piece = " ".join(piece.casefold().split()).strip(" -\"'.,:;")
-            if len(piece) >= 20 and piece in folded:
-                return True
-    return False
 
 
 def _reachable(course: Course, doc: Mapping | None, session_id: str) -> bool:

@@ -24,8 +24,12 @@ from flask import Blueprint, Response, abort, render_template_string
 from fpdf import FPDF
 from pymongo.errors import DuplicateKeyError
 
+from bot.security import CSP
 from flows.awards import award_of
 from flows.course import Course
+
+# The verification page: its own inline style; otherwise as every response (bot.security).
+PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +274,15 @@ def blueprint(certificates: Certificates, clock: Any) -> Blueprint:
             expires=_aware(expires).strftime("%d %B %Y") if expires else "",
         )
         # A revocation must show at once; verification pages are not for search engines.
-        return page, 200, {"Cache-Control": "no-cache", "X-Robots-Tag": "noindex"}
+        # The page is one self-contained document: inline style, no script, no framing.
+        return (
+            page,
+            200,
+            {
+                "Cache-Control": "no-cache",
+                "X-Robots-Tag": "noindex",
+                "Content-Security-Policy": PAGE_CSP,
+            },
+        )
 
     return bp

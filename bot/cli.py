@@ -50,7 +50,11 @@ def main() -> None:
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web app (webhooks, simulator, health) under gunicorn."""
+    import dataclasses
+
     from gunicorn.app.base import BaseApplication
+
+    from bot.admin import signin
 
     _logging()
     config = Config.from_env()
@@ -60,15 +64,20 @@ def serve(host: str, port: int, workers: int) -> None:
             "the embedded store has one owner process: use --workers 1 or set MONGODB_URI"
         )
     base = f"http://{host}:{port}"
+    # Decided here, before gunicorn forks, so every worker agrees on the generated token.
+    config = dataclasses.replace(
+        signin.with_credential(config), simulator=config.simulator_for(host)
+    )
     click.echo(f"Trainbot is starting on {base}")
     click.echo(f"  store:              {config.store_description}")
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
-    click.echo(
-        f"  admin:              {base}/admin"
-        + ("" if config.admin_token else " (this machine only: no ADMIN_TOKEN)")
-    )
+    if config.admin_token_generated:
+        link = signin.signin_link(config, config.extra.get("PUBLIC_BASE_URL") or base)
+        click.echo(f"  admin (no ADMIN_TOKEN; one-time sign-in link): {link}")
+    else:
+        click.echo(f"  admin:              {base}/admin (sign in with ADMIN_TOKEN)")
     if config.whatsapp_enabled:
         public = config.public_base_url
         click.echo(f"  WhatsApp webhook:   {public}/webhooks/whatsapp (status: …/status)")

@@ -17,6 +17,16 @@ DEFAULT_DATA_DIR = Path("data")  # the embedded store's directory when DATA_DIR 
 IN_MEMORY = ":memory:"  # DATA_DIR value for a throwaway store (nothing survives the process)
 
 
+def _switch(value: str) -> bool | None:
+    """`on`/`off` (and the usual synonyms) as a bool; empty or unknown as None (default)."""
+    value = value.lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting the bot reads; see the README's configuration table."""
@@ -37,7 +47,11 @@ class Config:
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
     admin_token: str = ""
-    simulator: bool = True
+    admin_token_generated: bool = False  # no ADMIN_TOKEN: see bot/admin/signin.py
+    admin_signin_code: str = ""  # the one-time sign-in link's code, when generated
+    metrics_token: str = ""
+    # None: on only when `trainbot serve` binds to loopback (see `simulator_for`)
+    simulator: bool | None = None
     content_check_seconds: float = 2.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -66,9 +80,17 @@ class Config:
             openai_base_url=get("OPENAI_BASE_URL"),
             openai_model=get("OPENAI_MODEL", cls.openai_model),
             admin_token=get("ADMIN_TOKEN"),
-            simulator=get("SIMULATOR", "on").lower() not in ("0", "off", "false", "no"),
+            metrics_token=get("METRICS_TOKEN"),
+            simulator=_switch(get("SIMULATOR")),
             extra={k: v for k, v in values.items() if v is not None},
         )
+
+    def simulator_for(self, host: str) -> bool:
+        """Whether a server bound to `host` serves the simulator: as `SIMULATOR` says, else
+        only on a loopback address (nobody else can reach it, so nobody can flood it)."""
+        if self.simulator is not None:
+            return self.simulator
+        return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
 
     @property
     def store_description(self) -> str:

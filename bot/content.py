@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bot.render import images, to_whatsapp
+from bot.security import allowed_media_list, media_type
 from flows.awards import check_award
 from flows.commands import ALIASES, normalize, parse
 from flows.course import CHANNELS, Catalog, Course, Media, Question, QuizPolicy, Session
@@ -351,6 +352,8 @@ def _session(
         target = (folder / src).resolve()
         if not target.is_relative_to(folder.resolve()) or not target.is_file():
             problems.error(path, body_line + line, f"media file '{src}' not found")
+        elif media_type(src) is None:
+            problems.error(path, body_line + line, _not_media(src))
         else:
             media.append(Media(src, alt))
     quiz = _questions(meta.get("quiz"), meta, path, problems)
@@ -468,6 +471,27 @@ def _question(
 # --- whole courses and catalogs ------------------------------------------------------
 
 
+def _not_media(name: str) -> str:
+    return (
+        f"'{name}' is not an allowed media type (allowed: {allowed_media_list()}); "
+        "course files are served from the bot's own site, so pages and scripts may not be"
+    )
+
+
+def _check_media_folder(folder: Path, problems: _Problems) -> None:
+    """Every file in `media/` must be allow-listed media: a course author's `x.html` or
+    `x.svg` served from the bot's origin could run script with a signed-in admin's cookies
+    (the route refuses them too, see `bot.security`). Dot-files are never served."""
+    media = folder / "media"
+    if not media.is_dir():
+        return
+    for path in sorted(media.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        hidden = any(part.startswith(".") for part in path.relative_to(media).parts)
+        if path.is_file() and not hidden and media_type(path.name) is None:
+            problems.error(path, 1, _not_media(relative))
+
+
 def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
     """Parse and validate one course folder; the course is None when it has errors."""
     problems = _Problems()
@@ -497,6 +521,7 @@ def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
         seen[session.id] = path
         sessions.append(session)
     _check_quizzes(sessions, seen, key_lines, problems)
+    _check_media_folder(folder, problems)
     if parsed is None or any(not p.warning for p in problems):
         return None, sorted(problems)
     settings, data = parsed

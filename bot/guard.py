@@ -1,59 +1,97 @@
-"""Per-IP limiting of webhook requests that fail signature verification.
+"""Rate limits that hold across threads, workers and processes.
 
-Twilio (and Slack) post from shared address pools, so a plain per-IP request limit would
-throttle genuine traffic from a busy pool. Only requests whose signature does not verify
-are counted: a genuinely signed request is never limited. An address that sends more than
-`limit` unverifiable requests in `window` seconds is answered 429 (instead of 403) for the
-rest of the window, and logged once rather than once per request, so a forged-request
-flood neither fills the logs nor gets a helpful answer. Per-process memory, bounded.
+Counters live in a `limits` storage (the storage layer of Flask-Limiter): MongoDB when the
+bot runs on `MONGODB_URI` (every gunicorn worker, and every host, counts in the same
+place), memory with the embedded store (one process owns that data anyway), or whatever
+`RATELIMIT_STORAGE_URI` names (`redis://…`, `memcached://…`). `limits` is used directly
+rather than through Flask-Limiter's decorators because these limits count outcomes (a
+failed signature, a failed sign-in, a new anonymous learner), not requests, and a request
+with a valid credential is never refused because of someone else's failures.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+
+from limits import parse
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from bot.config import Config
 
 log = logging.getLogger(__name__)
 
 
-class FailureLimiter:
-    """Counts signature failures per client address in a sliding window."""
+def storage_uri(config: Config) -> str:
+    """Where the counters live: `RATELIMIT_STORAGE_URI`, else the MongoDB server, else
+    this process's memory."""
+    explicit = config.extra.get("RATELIMIT_STORAGE_URI", "").strip()
+    if explicit:
+        return explicit
+    if config.mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
+        return config.mongodb_uri
+    return "memory://"
 
-    def __init__(
-        self,
-        limit: int = 20,
-        window: float = 60.0,
-        max_addresses: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_addresses = max_addresses
-        self.clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+class Limits:
+    """Named moving-window counters on one shared storage, connected on first use (the
+    clock and CLI commands build services too, and never count anything; and `limits`'
+    MongoDB storage connects even when it is only garbage-collected)."""
+
+    def __init__(self, storage: Storage | str = "memory://") -> None:
+        self._storage = storage
+        self._window: MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
 
-    def failed(self, address: str) -> bool:
-        """Record one failed verification from `address`; whether it is now over the limit
-        (logged once, when it first goes over)."""
-        now = self.clock()
+    @property
+    def window(self) -> MovingWindowRateLimiter:
         with self._lock:
-            times = self._failures.pop(address, None) or deque()
-            while times and now - times[0] >= self.window:
-                times.popleft()
-            times.append(now)
-            self._failures[address] = times  # most recent last: evict from the front
-            while len(self._failures) > self.max_addresses:
-                self._failures.popitem(last=False)
-            count = len(times)
-        if count == self.limit + 1:
+            if self._window is None:
+                spec = self._storage
+                storage = storage_from_string(spec) if isinstance(spec, str) else spec
+                if not isinstance(storage, Storage):
+                    raise ValueError(f"{spec!r} is an async storage; use a synchronous one")
+                self._window = MovingWindowRateLimiter(storage)
+            return self._window
+
+    def hit(self, rate: str, *key: str) -> bool:
+        """Count one event under `key`; False when that goes over `rate` ("20/minute")."""
+        return self.window.hit(parse(rate), *key)
+
+    def allows(self, rate: str, *key: str) -> bool:
+        """Whether one more event under `key` would stay within `rate` (counts nothing)."""
+        return self.window.test(parse(rate), *key)
+
+    def once(self, rate: str, *key: str) -> bool:
+        """True the first time in each `rate` window: for logging a flood once, not per request."""
+        return self.hit(rate, "log", *key)
+
+
+class FailureLimiter:
+    """Counts requests that fail verification, per client address.
+
+    Twilio and Slack post from shared address pools, so a plain per-IP request limit would
+    throttle genuine traffic; only unverifiable requests are counted and only they are
+    answered 429 once an address is over `rate` (logged once per window, so a
+    forged-request flood neither fills the logs nor gets a helpful answer)."""
+
+    def __init__(
+        self, limits: Limits | None = None, rate: str = "20/minute", bucket: str = "signature"
+    ) -> None:
+        self.limits = limits or Limits()
+        self.rate = rate
+        self.bucket = bucket
+
+    def failed(self, address: str) -> bool:
+        """Record one failed verification from `address`; whether it is now over the limit."""
+        if self.limits.hit(self.rate, self.bucket, address):
+            return False
+        if self.limits.once("1/minute", self.bucket, address):
             log.warning(
-                "webhooks: %s sent %d unverifiable requests within %ds; answering 429",
+                "%s: %s is over %s unverifiable requests; answering 429",
+                self.bucket,
                 address,
-                count,
-                self.window,
+                self.rate,
             )
-        return count > self.limit
+        return True

@@ -9,6 +9,7 @@ log file whole.
 from __future__ import annotations
 
 import contextvars
+import hmac
 import logging
 import re
 import sys
@@ -39,15 +40,28 @@ OUTBOX_PENDING = Gauge(
     "trainbot_outbox_learners_pending", "Learners with undelivered replies (sampled at scrape)"
 )
 
+# What must never reach a log whole, and what must stay readable. A phone number is a run
+# that starts with "+" (E.164, as learner keys and Twilio fields carry it, spacing and
+# brackets allowed) or a bare run of 11-15 digits (a WaId); a dotted quad, an IPv6
+# address, a date or a time never starts with "+" and breaks its digits with "." or ":",
+# so the source of an attack and when it happened stay in the log (issue 16: the old
+# pattern turned 203.0.113.7001 and 2026-11-29 15:35:05 into "…7001" and "…2915:35:05").
+_PHONE = re.compile(r"\+\d[\d ().-]{5,}\d|(?<![\w.:+-])\d{11,15}(?![\w.:])")
 _SECRETS = [
-    (re.compile(r"\+?\d[\d\s().-]{7,}\d"), lambda m: "…" + re.sub(r"\D", "", m.group())[-4:]),
+    (_PHONE, lambda m: "…" + re.sub(r"\D", "", m.group())[-4:]),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), lambda m: "…@" + m.group().split("@")[1]),
-    (re.compile(r"\b(xox[abpr]-[\w-]+|sk-[\w-]{8,}|AC[0-9a-f]{32})\b"), lambda m: "[token]"),
+    (re.compile(r"\b(xox[abpre]-[\w-]+|sk-[\w-]{8,}|AC[0-9a-f]{32})\b"), lambda m: "[token]"),
+    (
+        re.compile(r"(?i)\b(bearer\s+|token[=:]\s*)[\w.~+/-]{8,}=*"),
+        lambda m: f"{m.group(1)}[token]",
+    ),
+    (re.compile(r"/admin/signin/[\w-]+"), lambda m: "/admin/signin/[code]"),
 ]
 
 
 def redact(text: str) -> str:
-    """Mask phone numbers, e-mail addresses and API tokens in a log message."""
+    """Mask phone numbers, e-mail addresses and API tokens in a log message; addresses,
+    dates and times stay as they are."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -88,8 +102,10 @@ def configure_logging(level: int = logging.INFO, json_lines: bool | None = None)
     logging.getLogger("twilio.http_client").setLevel(max(level, logging.WARNING))
 
 
-def instrument(app: Flask, pending: Callable[[], int]) -> None:
-    """Request ids on every request and response, and `GET /metrics`."""
+def instrument(app: Flask, pending: Callable[[], int], token: str) -> None:
+    """Request ids on every request and response, and `GET /metrics` for a scraper that
+    sends `Authorization: Bearer <token>` (METRICS_TOKEN, else the admin token): the
+    figures (traffic, failures, backlog) tell an attacker when and how hard to push."""
 
     @app.before_request
     def _assign_request_id() -> None:
@@ -104,5 +120,15 @@ def instrument(app: Flask, pending: Callable[[], int]) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8", "replace"), token.encode()
+        ):
+            return Response(
+                "unauthorized\n",
+                status=401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         OUTBOX_PENDING.set(pending())
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

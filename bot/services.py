@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
 from bot.engagement import Engagement, build_engagement
-from bot.guard import FailureLimiter
+from bot.guard import FailureLimiter, Limits, storage_uri
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 
@@ -67,7 +67,11 @@ class Services:
     outbox: Outbox
     conversations: Conversations
     engagement: Engagement | None = None
-    guard: FailureLimiter = field(default_factory=FailureLimiter)  # webhooks' per-IP limit
+    limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
+    guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
+
+    def __post_init__(self) -> None:
+        self.guard = FailureLimiter(self.limits)
 
 
 def build_services(
@@ -94,4 +98,5 @@ def build_services(
 
         engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
     config.log_channels()
-    return Services(config, store, library, outbox, conversations, engagement)
+    limits = Limits(storage_uri(config))
+    return Services(config, store, library, outbox, conversations, engagement, limits)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
-from flask import Flask, abort, jsonify, send_from_directory
+from flask import Flask, abort, jsonify
 from pymongo.errors import PyMongoError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
-from bot import certificates
+from bot import certificates, security
+from bot.admin import signin
 from bot.channels import web as web_channel
 from bot.config import Config
 from bot.observability import instrument
@@ -51,7 +54,8 @@ def serving_app(config: Config | None = None) -> Flask:
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
     """Build the web app; background work (delivery, assistant) runs on a thread pool."""
-    config = config or Config.from_env()
+    given = config or (services.config if services else Config.from_env())
+    config = signin.with_credential(given)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     hops = config.extra.get("TRUSTED_PROXY_HOPS", "0").strip()
@@ -62,8 +66,20 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     if services is None:
         pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
         services = build_services(config, senders_for(config), pool.submit)
+    services.config = config  # the admin token may have been generated just now
     app.extensions["trainbot"] = services
-    instrument(app, lambda: services.store.pending_count())
+    if config.admin_signin_code:
+        signin.register(services.store, config.admin_signin_code, datetime.now(UTC))
+    if not given.admin_token:  # generated here, not by `trainbot serve`: say how to sign in
+        print(
+            f"admin: no ADMIN_TOKEN; sign in once with {signin.signin_link(config)}",
+            file=sys.stderr,
+            flush=True,
+        )
+    security.install(app)
+    instrument(
+        app, lambda: services.store.pending_count(), config.metrics_token or config.admin_token
+    )
 
     @app.errorhandler(PyMongoError)
     def store_unavailable(exc: PyMongoError):
@@ -99,12 +115,13 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     @app.get("/media/<course_id>/media/<path:name>")
     def media(course_id: str, name: str):
-        """Files a session references, from its course's `media/` folder and nowhere else."""
+        """Files a session references, from its course's `media/` folder and nowhere else,
+        and only allow-listed media types (see `bot.security`)."""
         folder = services.library.folder_of(course_id)
         hidden = any(part.startswith(".") for part in name.replace("\\", "/").split("/"))
         if folder is None or hidden or safe_join(str(folder / "media"), name) is None:
             abort(404)  # dot-files (.env, .git) are never media, even inside media/
-        return send_from_directory(folder / "media", name, max_age=3600)
+        return security.send_media(folder / "media", name)
 
     if services.engagement is not None:
         app.register_blueprint(
@@ -112,6 +129,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         )
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
+    else:
+        log.info("simulator: off (SIMULATOR=on serves it; `trainbot serve` on loopback does)")
     if config.whatsapp_enabled:
         from bot.channels import whatsapp
 

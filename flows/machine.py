@@ -872,7 +872,8 @@ def _quiz_turn(turn: Turn, course: Course, attempt: QuizAttempt, text: str) -> O
     if looks_like_question(text):
         ask = Ask(text, course.id, origin.id, then=(_question_reply(course, current),))
         return turn.done(ask)
-    values: dict[str, Any] = {k: md_escape(str(v)[:60]) for k, v in parsed.values.items()}
+    # `say` escapes `given` (what the learner typed)
+    values: dict[str, Any] = {k: str(v)[:60] for k, v in parsed.values.items()}
     how = _how(course, question, len(asked.options))
     return turn.say(parsed.error, course, how=how, **values).done()
 

@@ -350,11 +350,21 @@ class _Blank(dict[str, object]):
         return ""
 
 
+# Placeholders filled with what a learner typed (a WhatsApp ProfileName, a simulator name,
+# an unknown time zone or session number they gave): shown literally, never as Markdown.
+LEARNER_TEXT = frozenset({"name", "given"})
+
+
 def say(key: str, course: Course | None = None, /, **values: object) -> str:
-    """The catalog text for `key`, the course's override first, filled with `values`."""
+    """The catalog text for `key`, the course's override first, filled with `values`
+    (learner-typed ones escaped, see `LEARNER_TEXT`)."""
     overrides: Mapping[str, str] = course.messages if course else {}
     template = overrides.get(key) or catalog_for(course).get(key) or CATALOG[key]
-    return template.format_map(_Blank(values))
+    safe = {
+        k: md_escape(v) if k in LEARNER_TEXT and isinstance(v, str) else v
+        for k, v in values.items()
+    }
+    return template.format_map(_Blank(safe))
 
 
 LANGUAGES: dict[str, Mapping[str, str]] = {"en": CATALOG, "fr": FR}  # shipped catalogs

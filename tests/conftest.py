@@ -144,8 +144,8 @@ def sample_catalog() -> Catalog:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    """A config with no credentials and no .env, on the embedded store."""
-    return Config.from_env({}, dotenv=None)
+    """A config with no credentials and no .env, on the embedded store, simulator on."""
+    return Config.from_env({"SIMULATOR": "on"}, dotenv=None)
 
 
 @pytest.fixture

@@ -279,19 +279,23 @@ def test_other_pages_render(app) -> None:
     assert ADA_CERT in cert and "Grace Hopper" in cert
 
 
-def test_without_token_only_localhost(tmp_path: Path) -> None:
-    app, _, _ = make_app(tmp_path, token="")
+def test_without_token_admin_needs_the_one_time_link(tmp_path: Path) -> None:
+    """Issue 16: no request is "local" any more; without ADMIN_TOKEN only the one-time
+    link printed at start (or the generated token) opens admin."""
+    app, services, _ = make_app(tmp_path, token="")
     client = app.test_client()
-    local = client.get("/admin")
-    assert local.status_code == 200 and "ADMIN_TOKEN is not set" in local.get_data(as_text=True)
-    remote = client.get("/admin", environ_base={"REMOTE_ADDR": "203.0.113.9"})
-    assert remote.status_code == 403 and "Lovelace" not in remote.get_data(as_text=True)
-    proxied = client.get("/admin", headers={"X-Forwarded-For": "203.0.113.9"})
-    assert proxied.status_code == 403
-    assert (
-        client.get("/api/v1/courses", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code
-        == 401
-    )
+    for headers in ({}, {"X-Real-IP": "203.0.113.9"}, {"X-Forwarded-For": "127.0.0.1"}):
+        page = client.get("/admin", headers=headers)
+        assert page.status_code == 401 and "Lovelace" not in page.get_data(as_text=True)
+        assert "one-time sign-in link printed" in page.get_data(as_text=True)
+        assert client.get("/api/v1/courses", headers=headers).status_code == 401
+    link = f"/admin/signin/{services.config.admin_signin_code}"
+    assert client.get(link).status_code == 302
+    assert client.get("/admin").status_code == 200
+    assert "one-time link" in client.get("/admin").get_data(as_text=True)
+    other = app.test_client()
+    assert other.get(link).status_code == 401  # spent
+    assert other.get("/admin").status_code == 401
 
 
 def test_import_with_invitations(app_parts) -> None:
@@ -323,7 +327,8 @@ def test_repeated_wrong_tokens_are_throttled(app) -> None:
     ]
     assert codes == [401] * 5 + [429]
     right = client.post("/admin/login", data={"token": TOKEN, "csrf_token": csrf})
-    assert right.status_code == 429  # even the right token waits out the window
+    # issue 16: the right token is never locked out by (someone else's) wrong ones
+    assert right.status_code == 302 and client.get("/admin").status_code == 200
 
 
 def test_content_errors_show_on_the_overview(app_parts) -> None:
@@ -339,12 +344,17 @@ def test_content_errors_show_on_the_overview(app_parts) -> None:
     assert re.search(r"broken/course\.yaml:\d+: invalid YAML", content)
 
 
-def test_session_key_without_token_is_shared_through_the_store(tmp_path: Path) -> None:
+def test_workers_started_together_share_the_generated_token_and_session_key() -> None:
+    """`trainbot serve` generates the token before forking: every worker built from that
+    config signs sessions with the same key."""
     from flask import Flask
 
     from bot.admin.auth import configure_sessions
+    from bot.admin.signin import with_credential
+    from bot.config import Config
 
-    app, services, _ = make_app(tmp_path, token="")
-    other = Flask("second-worker")
-    configure_sessions(other, services.config, services.store)
-    assert other.secret_key == app.secret_key and len(app.secret_key) == 64
+    config = with_credential(Config.from_env({}, dotenv=None))
+    first, second = Flask("first-worker"), Flask("second-worker")
+    configure_sessions(first, config)
+    configure_sessions(second, config)
+    assert first.secret_key == second.secret_key and len(first.secret_key) == 64

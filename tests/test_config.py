@@ -11,7 +11,19 @@ from bot.config import SHIPPED_CONTENT, Config
 def test_defaults_without_anything():
     config = Config.from_env({}, dotenv=None)
     assert config.mongodb_uri == "" and config.content_dir == SHIPPED_CONTENT
-    assert not config.whatsapp_enabled and not config.slack_enabled and config.simulator
+    assert not config.whatsapp_enabled and not config.slack_enabled
+    assert config.simulator is None  # decided by where the server listens
+
+
+def test_the_simulator_is_on_only_when_enabled_or_on_loopback():
+    """Issue 16: the simulator was on by default on every address; anyone could create
+    thousands of learners. Unset, it is on only for a server bound to loopback."""
+    auto = Config.from_env({}, dotenv=None)
+    assert auto.simulator_for("127.0.0.1") and auto.simulator_for("::1")
+    assert not auto.simulator_for("0.0.0.0") and not auto.simulator_for("10.0.0.5")
+    on = Config.from_env({"SIMULATOR": "on"}, dotenv=None)
+    off = Config.from_env({"SIMULATOR": "off"}, dotenv=None)
+    assert on.simulator_for("0.0.0.0") and not off.simulator_for("127.0.0.1")
 
 
 def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path):

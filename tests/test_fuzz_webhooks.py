@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from bot.channels import web as web_channel
 from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH
 from bot.guard import FailureLimiter
 from tests.fakes.twilio_api import FakeTwilio
@@ -62,9 +63,13 @@ json_values = st.recursive(
 @pytest.fixture(scope="module")
 def bot():
     with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        served = Served(fake)
-        served.services.guard = FailureLimiter(limit=10**9)  # fuzzing is not a flood
-        yield served
+        served = Served(fake, SIMULATOR="on")
+        served.services.guard = FailureLimiter(rate="1000000/minute")  # fuzzing is not a flood
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(web_channel, "MESSAGES_PER_IP", "1000000/minute")
+            patch.setattr(web_channel, "LEARNERS_PER_IP", "1000000/minute")
+            patch.setattr(web_channel, "LEARNERS_TOTAL", "1000000/minute")
+            yield served
 
 
 def clean(response) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -21,11 +22,14 @@ def client(config):
     return create_app(config).test_client()
 
 
-def test_metrics_count_messages_by_channel_and_status(client):
+def test_metrics_count_messages_by_channel_and_status(config):
+    client = create_app(replace(config, metrics_token="m3trics")).test_client()
     client.post("/simulator/api/send", json={"learner": "m1", "text": "I am a new partner"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers={"Authorization": "Bearer m3trics"}).get_data(
+        as_text=True
+    )
     assert 'trainbot_messages_in_total{channel="web",status="ok"}' in text
     assert 'trainbot_messages_in_total{channel="web",status="duplicate"}' in text
     assert "trainbot_outbox_learners_pending" in text
@@ -96,3 +100,33 @@ def test_flood_window():
     assert admit(warned.learner, now + timedelta(seconds=5)).verdict == "drop"
     later = admit(warned.learner, now + timedelta(minutes=1))
     assert later.verdict == "process" and len(later.learner.recent) == 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "admin: wrong token from 203.0.113.9",
+        "webhooks: 2001:db8::7001 is over 20/minute unverifiable requests",
+        "nudge queued for 2026-11-29 15:35:05 UTC",
+        "at 15:35:05.123, slack ts 1700000000.123456",
+        "learner slack:…XM9A moved to session 12 of 14",
+    ],
+)
+def test_redaction_keeps_addresses_and_times_readable(message):
+    """Regression (issue 16): on main the phone pattern turned `203.0.113.7001` into
+    `…7001` and `2026-11-29 15:35:05` into `…2915:35:05`: the source and the time of an
+    attack could not be read from the logs."""
+    assert redact(message) == message
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("to +1 (555) 123-4567 now", "to …4567 now"),
+        ("WaId 2348012345678", "WaId …5678"),
+        ("Authorization: Bearer s3cret-admin-token", "Authorization: Bearer [token]"),
+        ("sign in at http://x/admin/signin/AbC-123_xyz", "sign in at http://x/admin/signin/[code]"),
+    ],
+)
+def test_redaction_still_masks_phones_and_credentials(message, expected):
+    assert redact(message) == expected

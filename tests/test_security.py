@@ -12,7 +12,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH
-from bot.guard import FailureLimiter
+from bot.guard import FailureLimiter, Limits
 from tests.conftest import SAMPLE
 from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import ACCOUNT, PUBLIC, TOKEN, Served, message, phone
@@ -218,15 +218,19 @@ def test_forged_floods_from_one_address_get_429_genuine_requests_never(bot: Serv
     )
 
 
-def test_the_limiter_window_slides_and_memory_is_bounded():
-    now = [0.0]
-    guard = FailureLimiter(limit=2, window=60, max_addresses=3, clock=lambda: now[0])
-    assert [guard.failed("a") for _ in range(3)] == [False, False, True]
-    now[0] = 61
-    assert guard.failed("a") is False
-    for address in "bcdef":
-        guard.failed(address)
-    assert len(guard._failures) == 3 and "a" not in guard._failures
+def test_the_failure_limit_is_per_address_and_shared_by_every_worker():
+    """Two limiters on one storage (two gunicorn workers on one MongoDB) count together,
+    so a flood spread over workers is limited as one; another address has its own budget."""
+    shared = Limits()
+    one, two = FailureLimiter(shared, rate="2/minute"), FailureLimiter(shared, rate="2/minute")
+    assert [one.failed("a"), two.failed("a"), one.failed("a"), two.failed("a")] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert two.failed("b") is False
+    assert FailureLimiter(Limits(), rate="2/minute").failed("a") is False  # other storage
 
 
 def test_behind_a_proxy_the_limit_is_per_client_address(fake: FakeTwilio):
@@ -235,7 +239,7 @@ def test_behind_a_proxy_the_limit_is_per_client_address(fake: FakeTwilio):
     params = message(1, ADA, "hello")
     for hops, expected in (("1", [403, 403]), ("0", [403, 429])):
         bot = Served(fake, TRUSTED_PROXY_HOPS=hops)
-        bot.services.guard = FailureLimiter(limit=1)
+        bot.services.guard = FailureLimiter(rate="1/minute")
         codes = [
             bot.client()
             .post(

@@ -47,7 +47,9 @@ def test_serve_prints_urls_and_answers_health(data_dir):
         out, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/simulator" in out
     assert f"http://127.0.0.1:{port}/healthz" in out
-    assert f"http://127.0.0.1:{port}/admin (this machine only: no ADMIN_TOKEN)" in out
+    # issue 16: no "this machine only" mode; a one-time sign-in link instead (checked
+    # against a live server in tests/test_signin.py)
+    assert f"one-time sign-in link): http://127.0.0.1:{port}/admin/signin/" in out
     assert f"store:              embedded, durable in {data_dir} (DATA_DIR)" in out
     assert f"store: embedded, durable in {data_dir}: 0 documents recovered" in err
     assert "whatsapp: disabled" in err and "slack: disabled" in err

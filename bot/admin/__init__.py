@@ -14,6 +14,6 @@ def register(app: Flask, services: Services) -> None:
     from bot.admin.api import blueprint as api_blueprint
     from bot.admin.views import blueprint as pages_blueprint
 
-    configure_sessions(app, services.config, services.store)
+    configure_sessions(app, services.config)
     app.register_blueprint(pages_blueprint(services))
     app.register_blueprint(api_blueprint(services))

@@ -21,13 +21,13 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import roster
-from bot.admin import actions
+from bot.admin import actions, signin
 from bot.admin.auth import (
     SECURITY_HEADERS,
-    LoginThrottle,
     csrf_ok,
     csrf_token,
     current_admin,
@@ -44,7 +44,10 @@ from flows.messages import CATALOG, LANGUAGES, untranslated
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
+PUBLIC_ENDPOINTS = {"admin.login", "admin.signin_link", "admin.static"}
+# Wrong sign-in tokens per client address. A right token is always accepted, so a real
+# admin behind the same address as an attacker is never locked out (docs/hardening.md).
+LOGIN_FAILURES = "5 per 5 minutes"
 
 
 def _back(default: str) -> str:
@@ -74,14 +77,13 @@ def blueprint(services: Services) -> Blueprint:
     reports = Reports(services.store)
     config = services.config
     _now = services.conversations.clock  # the bot's clock: figures agree with what it did
-    throttle = LoginThrottle()
 
     @bp.context_processor
     def common() -> dict[str, Any]:
         return {
             "csrf_token": csrf_token,
-            "admin_name": current_admin(config),
-            "local_mode": not config.admin_token,
+            "admin_name": current_admin(),
+            "generated_token": config.admin_token_generated,
             "courses": services.library.current().courses,
             "answer_modes": ANSWER_MODES,
         }
@@ -90,13 +92,7 @@ def blueprint(services: Services) -> Blueprint:
     def guard():
         if request.endpoint == "admin.static":
             return None
-        if request.endpoint not in PUBLIC_ENDPOINTS and current_admin(config) is None:
-            if not config.admin_token:
-                log.warning("admin: refused a non-local request from %s", request.remote_addr)
-                return render_template(
-                    "admin/error.html",
-                    message="Admin is only available from this machine until ADMIN_TOKEN is set.",
-                ), 403
+        if request.endpoint not in PUBLIC_ENDPOINTS and current_admin() is None:
             return render_template("admin/login.html", next=request.full_path), 401
         if request.endpoint == "admin.import_roster":  # signed in: allow a roster's size
             request.max_content_length = roster.MAX_BYTES + 64 * 1024
@@ -120,32 +116,37 @@ def blueprint(services: Services) -> Blueprint:
 
     # --- sign in ------------------------------------------------------------------------
 
+    def _refused(message: str, status: int) -> tuple[str, int]:
+        return render_template("admin/login.html", error=message, next=_back("/admin")), status
+
+    def _signed_in(name: str, how: str) -> ResponseReturnValue:
+        address = request.remote_addr or "?"
+        sign_in(name)
+        actions.audit(services, name, "sign_in", None, _now(), address=address, how=how)
+        log.info("admin: %s signed in from %s (%s)", name, address, how)
+        return redirect(_back(url_for("admin.overview")))
+
     @bp.route("/login", methods=["GET", "POST"])
     def login():
-        if not config.admin_token:
-            return redirect(url_for("admin.overview"))
         if request.method == "GET":
             return render_template("admin/login.html", next=_back("/admin"))
         address = request.remote_addr or "?"
-        if throttle.blocked(address):
-            log.warning("admin: sign-in from %s refused after repeated failures", address)
-            return render_template(
-                "admin/login.html",
-                error="Too many wrong tokens. Wait a few minutes and try again.",
-                next=_back("/admin"),
-            ), 429
-        if not token_matches(config, request.form.get("token", "")):
-            throttle.failed(address)
-            log.warning("admin: wrong token from %s", address)
-            return render_template(
-                "admin/login.html", error="That token is not right.", next=_back("/admin")
-            ), 401
-        throttle.succeeded(address)
-        name = (request.form.get("name") or "").strip()[:60] or "admin"
-        sign_in(name)
-        actions.audit(services, name, "sign_in", None, _now(), address=address)
-        log.info("admin: %s signed in from %s", name, request.remote_addr)
-        return redirect(_back(url_for("admin.overview")))
+        if token_matches(config, request.form.get("token", "")):
+            return _signed_in((request.form.get("name") or "").strip()[:60] or "admin", "token")
+        if not services.limits.hit(LOGIN_FAILURES, "login", address):
+            if services.limits.once("1/minute", "login", address):
+                log.warning("admin: sign-in from %s over %s wrong tokens", address, LOGIN_FAILURES)
+            return _refused("Too many wrong tokens. Wait a few minutes and try again.", 429)
+        log.warning("admin: wrong token from %s", address)
+        return _refused("That token is not right.", 401)
+
+    @bp.get("/signin/<code>")
+    def signin_link(code: str):
+        """The one-time link printed at start when no ADMIN_TOKEN is set."""
+        if signin.redeem(services.store, code, _now()):
+            return _signed_in("admin", "one-time link")
+        log.warning("admin: spent, expired or unknown sign-in link from %s", request.remote_addr)
+        return _refused("That sign-in link was already used or has expired.", 401)
 
     @bp.post("/logout")
     def logout():
@@ -227,7 +228,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @bp.post("/learners/<path:key>/nudge")
     def nudge(key: str):
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         now = _now()
         try:
             at = actions.nudge(services, who, key, request.form.get("course"), now)
@@ -245,7 +246,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @bp.post("/learners/<path:key>/reset")
     def reset(key: str):
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         if request.form.get("confirm") != "yes":
             flash("Tick the confirmation box to reset progress.", "error")
             return redirect(url_for("admin.learner", key=key))
@@ -256,7 +257,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @bp.post("/learners/<path:key>/move")
     def move(key: str):
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         number = request.form.get("number", "")
         if not number.isdecimal():
             flash("Choose a session number.", "error")
@@ -270,7 +271,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @bp.post("/learners/<path:key>/unblock")
     def unblock(key: str):
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         return _act(
             key,
             lambda: actions.unblock(
@@ -285,7 +286,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @bp.post("/certificates/<code>/revoke")
     def revoke(code: str):
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         try:
             actions.revoke(services, who, code, request.form.get("reason", ""), _now())
             flash(f"Certificate {code} revoked.", "ok")
@@ -376,7 +377,7 @@ def blueprint(services: Services) -> Blueprint:
             )
         except roster.RosterError as exc:
             return render_template("admin/import.html", result=None, error=str(exc)), 400
-        who = current_admin(config) or "admin"
+        who = current_admin() or "admin"
         if request.form.get("invite") == "yes":
             result.invited = actions.invite(services, who, result.new, _now())
         actions.audit(

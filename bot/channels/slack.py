@@ -40,7 +40,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 
+from bot.channels import slack_shape
 from bot.channels.slack_blocks import (
     ACTION_PREFIX,
     ACTIONS_BLOCK,
@@ -59,6 +61,7 @@ from bot.channels.slack_blocks import (
     to_messages,
     without_images,
 )
+from bot.channels.slack_shape import slack_id
 from bot.config import Config
 from bot.conversation import Conflict, Handled, inline
 from bot.outbox import DeliveryError, mask
@@ -519,13 +522,13 @@ class SlackChannel:
 
     @staticmethod
     def _team(body: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+        """The workspace id, or "" when none has a Slack id's shape."""
         team = body.get("team")
-        return str(
-            context.get("team_id")
-            or body.get("team_id")
-            or (team.get("id") if isinstance(team, dict) else "")
-            or context.get("enterprise_id")
-            or ""
+        return (
+            slack_id(context.get("team_id"))
+            or slack_id(body.get("team_id"))
+            or slack_id(team.get("id") if isinstance(team, dict) else team)
+            or slack_id(context.get("enterprise_id"))
         )
 
     def _handle(self, inbound: Inbound) -> Handled | None:
@@ -547,9 +550,9 @@ class SlackChannel:
             return  # only DMs are conversations with the bot
         if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return  # other bots, and edits, deletions, joins…
-        user, team = event.get("user"), self._team(body, context)
+        user, team = slack_id(event.get("user")), self._team(body, context)
         if not user or not team:
-            log.info("slack: message event %s without user or team ignored", body.get("event_id"))
+            log.info("slack: message event without user or team ignored")
             return
         message_id = body.get("event_id") or event.get("client_msg_id") or event.get("ts") or ""
         self._handle(
@@ -565,7 +568,7 @@ class SlackChannel:
 
     def on_home_opened(self, body, event, context) -> None:
         """Home tab: publish the learner's courses. Messages tab, first time: the catalog."""
-        user, team = event.get("user"), self._team(body, context)
+        user, team = slack_id(event.get("user")), self._team(body, context)
         if not user or not team:
             return
         key = learner_key(team, user)
@@ -591,7 +594,7 @@ class SlackChannel:
 
     def on_train(self, ack, command, context) -> None:
         """`/train` [menu|progress|courses|help] privately; anything else as typed in the DM."""
-        user, team = command.get("user_id"), self._team(command, context)
+        user, team = slack_id(command.get("user_id")), self._team(command, context)
         if not user or not team:
             ack()
             return
@@ -647,7 +650,7 @@ class SlackChannel:
     def on_button(self, ack, body, action, context, respond) -> None:
         """A button stands for its typed command; the pressed message loses its buttons."""
         ack()
-        user, team = (body.get("user") or {}).get("id"), self._team(body, context)
+        user, team = _user(body), self._team(body, context)
         payload = str(action.get("value") or "")
         if not user or not team or not payload:
             return
@@ -712,7 +715,7 @@ class SlackChannel:
             ack(response_action="errors", errors={ASK_BLOCK: "Please type your question."})
             return
         ack()
-        user, team = (body.get("user") or {}).get("id"), self._team(body, context)
+        user, team = _user(body), self._team(body, context)
         if not user or not team:
             return
         self._handle(
@@ -724,6 +727,12 @@ class SlackChannel:
                 message_id=f"slack-view:{view.get('id', '')}",
             )
         )
+
+
+def _user(body: Mapping[str, Any]) -> str:
+    """The id of the user who pressed or submitted, or "" when it is not a Slack id."""
+    user = body.get("user")
+    return slack_id(user.get("id") if isinstance(user, dict) else None)
 
 
 def _press_id(body: Mapping[str, Any], action: Mapping[str, Any]) -> str:
@@ -785,20 +794,46 @@ def well_formed_signature() -> bool:
 
 def blueprint(channel: SlackChannel) -> Blueprint:
     """`POST /slack/events` for everything the Slack app sends (events, interactivity, the
-    slash command); `/slack/interactions` and `/slack/commands` are the same handler."""
+    slash command); `/slack/interactions` and `/slack/commands` are the same handler.
+
+    The signature is checked here first (Bolt checks it again), so that an unsigned
+    request is refused as such (401, or 429 for an address over the failure limit) and a
+    signed one with a shape Slack never sends is a 400 (`slack_shape`), before Bolt's
+    parser could raise on it."""
     handler = SlackRequestHandler(channel.app)
+    verifier = SignatureVerifier(channel.services.config.slack_signing_secret)
+    guard = channel.services.guard
     bp = Blueprint("slack", __name__, url_prefix="/slack")
 
     @bp.post("/events")
     @bp.post("/interactions")
     @bp.post("/commands")
     def events():
-        if not well_formed_signature():
-            log.warning("slack: refused %s with malformed signature headers", request.path)
-            return {"error": "invalid request"}, 401
-        response = handler.handle(request)
-        if response.status_code == 401:
+        raw = request.get_data(cache=True)
+        if not well_formed_signature() or not verifier.is_valid(
+            raw,
+            request.headers["X-Slack-Request-Timestamp"],
+            request.headers["X-Slack-Signature"],
+        ):
+            if guard.failed(request.remote_addr or "-"):
+                return {"error": "too many requests"}, 429
             log.warning("slack: refused %s with an invalid or stale signature", request.path)
+            return {"error": "invalid request"}, 401
+        reason = slack_shape.problem(raw, request.content_type or "")
+        if reason:
+            log.warning("slack: refused a signed %s: %s", request.path, reason)
+            return {"error": "malformed request"}, 400
+        # Listeners run after the ack, so a failure in here is Bolt failing to parse a
+        # shape `slack_shape` does not know yet, never our failure to process a good
+        # request: 400 (Slack must not retry it) and one line, not a 500 and a traceback.
+        try:
+            response = handler.handle(request)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            log.warning("slack: Bolt could not parse a signed %s (%s)", request.path, exc)
+            return {"error": "malformed request"}, 400
+        if response.status_code >= 500:  # a Bolt middleware raised (Bolt logged it)
+            log.warning("slack: refused a signed %s that Bolt could not parse", request.path)
+            return {"error": "malformed request"}, 400
         return response
 
     return bp

@@ -62,7 +62,10 @@ FAILURES = ("failed", "undelivered", "canceled")
 _SID = re.compile(r"^[A-Za-z0-9]{10,64}$")
 _STATUS = re.compile(r"^[a-z_]{1,32}$")
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-_E164 = re.compile(r"^\+?([1-9]\d{6,14})$")
+# ASCII digits only: `\d` (and str.isdecimal) also take Arabic-Indic and other digits,
+# which made `whatsapp:+1٥٥٥…` a learner and a Twilio recipient.
+_E164 = re.compile(r"^\+?([1-9][0-9]{6,14})$")
+_SMALL_INT = re.compile(r"^[0-9]{1,6}$")  # NumMedia, ErrorCode: int() of 5,000 digits raises
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -74,6 +77,11 @@ def learner_key(address: str) -> str | None:
         return None
     match = _E164.match(_PHONE_NOISE.sub("", number))
     return f"whatsapp:+{match.group(1)}" if match else None
+
+
+def _small_int(text: str) -> int | None:
+    """A form field that Twilio fills with a small count or code; None for anything else."""
+    return int(text) if _SMALL_INT.match(text) else None
 
 
 def parse_content_sids(raw: str) -> dict[str, str]:
@@ -386,7 +394,7 @@ def blueprint(services: Services) -> Blueprint:
                     payload=payload,
                     name=form_text("ProfileName")[:80],
                     message_id=f"twilio-{sid}",
-                    media_count=int(count) if count.isdecimal() else 0,
+                    media_count=_small_int(count) or 0,
                 )
             )
         except Conflict:
@@ -401,7 +409,7 @@ def blueprint(services: Services) -> Blueprint:
         if not _SID.match(sid) or not _STATUS.match(state):
             abort(400, "MessageSid and MessageStatus are required")
         code_text = request.form.get("ErrorCode", "").strip()
-        code = int(code_text) if code_text.isdecimal() else None
+        code = _small_int(code_text)
         now = datetime.now(UTC)
         fields: dict[str, Any] = {f"receipts.{sid}.{state}": now}
         if code is not None:
