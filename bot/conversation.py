@@ -105,6 +105,10 @@ class Conversations:
                     inbound.message_id,
                     mask(inbound.key),
                 )
+                if doc.get("outbox"):
+                    # The first attempt may have saved and then failed (or died) before
+                    # delivering: its replies go now, not at the clock's next pass.
+                    self._run(lambda: self.outbox.flush(inbound.key))
                 return Handled("duplicate")
             now = self.clock()
             learner = from_doc(inbound.key, doc)

@@ -218,6 +218,26 @@ def test_a_new_learners_first_commit_failing_answers_5xx_and_creates_nothing(
     assert "Welcome" in sent[0] and len(set(sent)) == len(sent) and doc["outbox"] == []
 
 
+def test_a_failure_right_after_the_commit_is_retried_as_a_duplicate_that_delivers(
+    wire: Wire, own_client, fake: FakeTwilio
+):
+    """The commit went through, then the next write (the audit event) failed: Twilio gets
+    a 5xx; its retry is recognised as processed (state unchanged) and sends the replies
+    the first attempt saved, without waiting for the clock."""
+    bot, failed = own_client(False)
+    before, _, sent = enrolled(bot, fake)
+    params = message(2, phone(0), "next")
+    with wire.fail_command(failCommands=["insert"], appName=APP, closeConnection=True):
+        assert bot.post(params).status_code == 503
+    assert failed.names == ["insert"]
+    assert len(fake.messages) == sent and bot.store.pending_count() == 1  # saved, not sent
+    assert bot.post(params).status_code == 200
+    doc = bot.store.load(phone(0)) or {}
+    assert doc["version"] == before["version"] + 1 and doc["outbox"] == []
+    replies = bodies_to(fake, phone(0))[sent:]
+    assert "Session 2" in replies[-1] and len(set(replies)) == len(replies)
+
+
 def test_with_retryable_writes_the_driver_itself_retries_a_dropped_commit(
     wire: Wire, own_client, fake: FakeTwilio
 ):
