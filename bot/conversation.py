@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from bot.assistant import Assistant
 from bot.content import Library
-from bot.observability import HANDLE_SECONDS, MESSAGES_IN
+from bot.observability import HANDLE_SECONDS, INBOUND_DROPPED, MESSAGES_IN
 from bot.outbox import Outbox, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
@@ -99,7 +99,7 @@ class Conversations:
         catalog = self.library.current()
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(inbound.key)
-            if doc and inbound.message_id and inbound.message_id in doc.get("processed", ()):
+            if doc and self._seen(inbound, doc):
                 log.info(
                     "inbound: duplicate message %s from %s ignored",
                     inbound.message_id,
@@ -114,6 +114,8 @@ class Conversations:
             )
             if admission.verdict == "drop":
                 log.warning("inbound: %s is flooding; message dropped", mask(inbound.key))
+                INBOUND_DROPPED.labels(inbound.channel, "flood").inc()
+                self._log_inbound(inbound, now, status="dropped: flood")
                 return Handled("rate_limited")
             outcome = admission.outcome or step(admission.learner, catalog, inbound, now)
             commit = self.store.commit(
@@ -135,15 +137,9 @@ class Conversations:
                 COMMIT_ATTEMPTS,
             )
             raise Conflict(inbound.key)
-        self.store.log_event(
-            {
-                "at": now,
-                "learner": inbound.key,
-                "channel": inbound.channel,
-                "message_id": inbound.message_id,
-                "text": inbound.text[:1000],
-            }
-        )
+        if inbound.message_id:
+            self.store.remember_inbound(inbound.key, inbound.message_id, now)
+        self._log_inbound(inbound, now)
         engagement = self.engagement
         for effect in outcome.effects:
             if isinstance(effect, Ask):
@@ -156,6 +152,29 @@ class Conversations:
             self._run(lambda: engagement.seen(outcome.learner))
         self._run(lambda: self.outbox.flush(inbound.key))
         return Handled("ok", outcome.replies)
+
+    def _seen(self, inbound: Inbound, doc: dict[str, Any]) -> bool:
+        """Whether this message was processed: in the learner's recent ids (no extra read
+        for a retry seconds later), else in the week-long `inbound` collection."""
+        if not inbound.message_id:
+            return False
+        if inbound.message_id in doc.get("processed", ()):
+            return True
+        return self.store.seen_inbound(inbound.key, inbound.message_id)
+
+    def _log_inbound(self, inbound: Inbound, now: datetime, status: str = "processed") -> None:
+        """Every inbound message in `events`, processed or not (nothing is answered 200
+        and recorded nowhere)."""
+        self.store.log_event(
+            {
+                "at": now,
+                "learner": inbound.key,
+                "channel": inbound.channel,
+                "message_id": inbound.message_id,
+                "text": inbound.text[:1000],
+                "status": status,
+            }
+        )
 
     def queue(self, key: str, replies: list[Reply]) -> None:
         """Append replies that no inbound message produced (answers, reminders)."""
