@@ -134,7 +134,7 @@ class FakeTwilio:
                     time.sleep(failure[1])
                     self.close_connection = True
                     return None
-                if failure:
+                if failure and failure[0] != "lose":
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
                 if status := fake.down():
