@@ -524,10 +524,10 @@ class Store:
         return self._fenced(key, claim, update, entry["seq"])
 
     def parked_learners(self, limit: int = 200) -> list[dict[str, Any]]:
-        """Learners whose queue is parked, oldest first, with the head reply."""
+        """Learners whose queue is parked, oldest first, with their waiting replies."""
         cursor = self.learners.find(
             {"parked": {"$type": "object"}},
-            {"parked": 1, "name": 1, "outbox": {"$slice": 1}},
+            {"parked": 1, "name": 1, "outbox": 1},
         ).sort("parked.at", 1)
         return list(cursor.limit(limit))
 
