@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.assistant import Assistant
 from bot.content import Library
 from bot.observability import HANDLE_SECONDS, INBOUND_DROPPED, MESSAGES_IN
-from bot.outbox import Outbox, reply_to_doc
+from bot.outbox import Outbox, channel_of, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
 from flows.events import Ask, Effect, Grade, Graded, Inbound, Reply
@@ -143,15 +143,20 @@ class Conversations:
         engagement = self.engagement
         for effect in outcome.effects:
             if isinstance(effect, Ask):
-                self._run(lambda ask=effect: self._answer(inbound.key, ask))
+                self._run(lambda ask=effect: self._answer(inbound.key, ask), "assistant")
             elif isinstance(effect, Grade):
-                self._run(lambda grade=effect: self._grade(inbound.key, grade))
+                self._run(lambda grade=effect: self._grade(inbound.key, grade), "assistant")
             elif engagement is not None:
                 self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
         if engagement is not None:
             self._run(lambda: engagement.seen(outcome.learner))
-        self._run(lambda: self.outbox.flush(inbound.key))
+        self.deliver(inbound.key)
         return Handled("ok", outcome.replies)
+
+    def deliver(self, key: str) -> None:
+        """Flush the learner's outbox in the background, on its channel's own lane (a
+        hanging provider never holds another channel's replies)."""
+        self._run(lambda: self.outbox.flush(key), channel_of(key))
 
     def _seen(self, inbound: Inbound, doc: dict[str, Any]) -> bool:
         """Whether this message was processed: in the learner's recent ids (no extra read
@@ -205,7 +210,7 @@ class Conversations:
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")
         self.queue(key, [tagged, *ask.then])
-        self.outbox.flush(key)
+        self.deliver(key)
 
     def _grade(self, key: str, effect: Grade) -> None:
         """Grade a written answer with the model (on a worker, never in the webhook) and feed
@@ -229,7 +234,9 @@ class Conversations:
         if handled.status == "ok" and not handled.replies:
             log.info("grading: %s no longer waits for this verdict; ignored", mask(key))
 
-    def _run(self, task: Callable[[], object]) -> None:
+    def _run(self, task: Callable[[], object], lane: str = "default") -> None:
+        """Run `task` in the background, on `lane` when the runner has lanes
+        (`bot.lanes.Lanes`; a plain runner such as `inline` runs everything alike)."""
         context = contextvars.copy_context()  # keeps the request id in background logs
 
         def logged() -> None:
@@ -238,4 +245,5 @@ class Conversations:
             except Exception:
                 log.exception("background task failed")
 
-        self.background(logged)
+        lanes = getattr(self.background, "lane", None)
+        (lanes(lane) if lanes is not None else self.background)(logged)

@@ -46,6 +46,9 @@ INBOUND_DROPPED = Counter(
     "Inbound messages not processed, by reason",
     ["channel", "reason"],
 )
+BACKGROUND_REJECTED = Counter(
+    "trainbot_background_rejected_total", "Background tasks refused by a full lane", ["lane"]
+)
 HANDLE_SECONDS = Histogram(
     "trainbot_handle_seconds", "Time to process one inbound message", ["channel"]
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, abort, jsonify, send_from_directory
 from pymongo.errors import PyMongoError
@@ -14,6 +13,7 @@ from werkzeug.security import safe_join
 from bot import certificates
 from bot.channels import web as web_channel
 from bot.config import Config
+from bot.lanes import Lanes
 from bot.observability import instrument
 from bot.services import Services, build_services, senders_for
 
@@ -50,7 +50,8 @@ def serving_app(config: Config | None = None) -> Flask:
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
-    """Build the web app; background work (delivery, assistant) runs on a thread pool."""
+    """Build the web app; background work (delivery, assistant) runs on bounded lanes, one
+    per channel and one for the assistant (`bot.lanes`)."""
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
@@ -60,8 +61,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         n = int(hops)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if services is None:
-        pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
-        services = build_services(config, senders_for(config), pool.submit)
+        services = build_services(config, senders_for(config), Lanes())
     app.extensions["trainbot"] = services
     instrument(app, lambda: services.store.pending_count())
 

@@ -9,18 +9,36 @@ docstring) and passes after; the fault matrix is in docs/hardening.md.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from twilio.request_validator import RequestValidator
 
-from bot.channels.whatsapp import STATUS_PATH
+from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH
+from bot.config import Config
+from bot.web import create_app
 from flows.events import Reply
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, fresh_data_dir
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT, BUSINESS, ENROL, TOKEN, Served, bodies_to, message, phone
+from tests.harness import (
+    ACCOUNT,
+    BUSINESS,
+    ENROL,
+    PUBLIC,
+    TOKEN,
+    Served,
+    bodies_to,
+    message,
+    phone,
+)
+from tests.test_hardening_slack import SECRET, TEAM, event_body, signed
+from tests.test_hardening_slack import TOKEN as SLACK_TOKEN
 
 ADA = phone(1)
+SLACK_USER = "U07QJ3KXM9Z"
 TEMPLATES = "quick_reply_1=HXone,quick_reply_2=HXtwo,quick_reply_3=HXthree"
 
 
@@ -255,3 +273,45 @@ def test_every_inbound_of_a_flood_is_accounted_for(fake: FakeTwilio):
     assert b'trainbot_inbound_dropped_total{channel="whatsapp",reason="flood"}' in (
         bot.client().get("/metrics").data
     )
+
+
+def test_a_hanging_twilio_never_delays_slack(fake: FakeTwilio):
+    """No isolation: on main one 8-thread pool ran every channel's deliveries and the
+    assistant, so 12 WhatsApp learners' deliveries hanging on Twilio held a healthy Slack's
+    reply for seconds (31 s measured against the running server). Now each channel has its
+    own bounded lane: Slack answers in well under a second while Twilio hangs."""
+    slack_api = FakeSlackAPI(token=SLACK_TOKEN, team_id=TEAM).start()
+    slack_api.add_user(SLACK_USER, display_name="Rep")
+    try:
+        env = {
+            "TWILIO_ACCOUNT_SID": ACCOUNT,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_WHATSAPP_FROM": BUSINESS,
+            "TWILIO_API_BASE_URL": fake.url,
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack_api.base_url,
+            "PUBLIC_BASE_URL": PUBLIC,
+        }
+        config = Config.from_env({"DATA_DIR": fresh_data_dir(), **env}, dotenv=None)
+        app = create_app(config)  # the production wiring of background work
+        fake.hang(3.0, times=100)
+        client = app.test_client()
+        for n in range(12):
+            params = message(100 + n, phone(100 + n), ENROL)
+            signature = RequestValidator(TOKEN).compute_signature(PUBLIC + WEBHOOK_PATH, params)
+            headers = {"X-Twilio-Signature": signature}
+            assert client.post(WEBHOOK_PATH, data=params, headers=headers).status_code == 200
+        time.sleep(0.3)  # every WhatsApp delivery is now waiting on Twilio
+        body = event_body(SLACK_USER, "start sales training", "EvIsolation")
+        started = time.monotonic()
+        headers = {"Content-Type": "application/json", **signed(body)}
+        assert client.post("/slack/events", data=body, headers=headers).status_code == 200
+        while not slack_api.calls_to("chat.postMessage") and time.monotonic() - started < 10:
+            time.sleep(0.02)
+        waited = time.monotonic() - started
+        assert slack_api.calls_to("chat.postMessage") and waited < 1.0, waited
+    finally:
+        lanes = app.extensions["trainbot"].conversations.background
+        getattr(lanes, "shutdown", lambda: None)()
+        slack_api.stop()

@@ -174,7 +174,7 @@ def invite(services: Services, who: str, new: Mapping[str, tuple[str, ...]], now
             phrase=course.enroll[0],
         )
         services.conversations.queue(key, [Reply(text, course_id=course.id)])
-        services.conversations.background(lambda key=key: services.outbox.flush(key))
+        services.conversations.deliver(key)
         audit(services, who, "invite", key, now, course=course.id)
         invited += 1
     return invited
