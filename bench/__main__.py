@@ -13,6 +13,7 @@ from bench import (
     durable_store,
     gunicorn_webhooks,
     memory,
+    whatsapp_messages,
     whatsapp_webhook,
 )
 from bench.table import Figure, Section, machine, render
@@ -25,6 +26,7 @@ SECTIONS: dict[str, Section] = {
     "content check": content_check.section,
     "memory and document size": memory.section,
     "assistant retrieval and prompt size": assistant.section,
+    "whatsapp messages per completed course": whatsapp_messages.section,
 }
 
 

@@ -180,6 +180,7 @@ class Outbox:
         base_delay: timedelta = timedelta(seconds=5),
         budgets: Mapping[str, timedelta] | None = None,
         settle_after: timedelta = SETTLE_AFTER,
+        combine_replies: Callable[[str | None], bool] = lambda course_id: False,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -188,6 +189,7 @@ class Outbox:
         self.base_delay = base_delay
         self.budgets = dict(BUDGETS if budgets is None else budgets)
         self.settle_after = settle_after
+        self.combine_replies = combine_replies  # a course's `whatsapp.combine_replies`
 
     def flush(self, key: str) -> int:
         """Send every due reply for one learner, in order; returns how many were sent."""
@@ -242,23 +244,26 @@ class Outbox:
         channel = channel_of(key)
         sender = self.senders.get(channel)
         sent = 0
-        for entry in sorted(doc.get("outbox", []), key=lambda e: e["seq"]):
-            if entry["seq"] in done:
-                continue
+        entries = sorted(doc.get("outbox", []), key=lambda e: e["seq"])
+        waiting = [e for e in entries if e["seq"] not in done]
+        while waiting:
+            entry = waiting[0]
             if entry["next_at"] > now:
                 break  # keep order: nothing after a postponed reply goes first
-            reply = reply_from_doc(entry["reply"])
             if sender is None:
                 error = DeliveryError(f"channel '{channel}' is not enabled")
-                if self._fail(lease, entry, reply, error, done):
+                if self._fail(lease, entry, reply_from_doc(entry["reply"]), error, done):
+                    waiting.pop(0)
                     continue
                 break
+            batch, reply = self._batch(sender, waiting)
             if reply.proactive and doc.get("opted_out"):
                 # STOP was committed after this reminder was queued: it must not go out.
                 log.info(
                     "outbox: proactive reply %s to %s suppressed (STOP)", entry["seq"], mask(key)
                 )
-                self._finish(lease, entry, "suppressed", [], done)
+                self._finish(lease, batch, "suppressed", [], done)
+                del waiting[: len(batch)]
                 continue
             try:
                 provider_ids = self._send(sender, doc, entry, reply, lease)
@@ -267,6 +272,7 @@ class Outbox:
                 break
             except DeliveryError as exc:
                 if self._fail(lease, entry, reply, exc, done):
+                    del waiting[: len(batch)]
                     continue
                 break
             except LeaseLost:
@@ -274,12 +280,38 @@ class Outbox:
             except Exception as exc:  # a sender bug must not lose the reply
                 log.exception("outbox: %s sender crashed", channel)
                 if self._fail(lease, entry, reply, DeliveryError(f"sender error: {exc}"), done):
+                    del waiting[: len(batch)]
                     continue
                 break
-            self._finish(lease, entry, "sent", provider_ids, done)
-            MESSAGES_OUT.labels(channel, "sent").inc()
-            sent += 1
+            self._finish(lease, batch, "sent", provider_ids, done)
+            MESSAGES_OUT.labels(channel, "sent").inc(len(batch))
+            sent += len(batch)
+            del waiting[: len(batch)]
         return sent
+
+    def _batch(
+        self, sender: Sender, waiting: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], Reply]:
+        """The head entry and the entries after it that go in the same message: consecutive
+        replies of the same turn (queued together), when the channel can combine them
+        (`combine(replies) -> Reply | None`, WhatsApp) and the course allows it. The same
+        entries always make the same batch, so a retry re-sends exactly what was tried."""
+        head = waiting[0]
+        reply = reply_from_doc(head["reply"])
+        combine = getattr(sender, "combine", None)
+        if combine is None or head.get("sent_parts") or not self.combine_replies(reply.course_id):
+            return [head], reply
+        batch, replies = [head], [reply]
+        for entry in waiting[1:]:
+            if entry["created_at"] != head["created_at"] or entry.get("attempts"):
+                break
+            merged = combine([*replies, reply_from_doc(entry["reply"])])
+            if merged is None:
+                break
+            batch.append(entry)
+            replies.append(reply_from_doc(entry["reply"]))
+            reply = merged
+        return batch, reply
 
     def _send(
         self,
@@ -340,21 +372,25 @@ class Outbox:
     def _finish(
         self,
         lease: Lease,
-        entry: Mapping[str, Any],
+        batch: list[dict[str, Any]],
         status: str,
         provider_ids: list[str],
         done: list[int],
         error: str = "",
     ) -> None:
-        """Flag the entry done (fenced), then log its delivery; removed on release."""
-        key = lease.key
-        flagged = self.store.mark_done(key, lease.claim, entry["seq"], provider_ids, lease.until())
-        lease.confirm(flagged)
-        record = self._record(key, entry, status, provider_ids[0] if provider_ids else None, error)
-        if provider_ids:
-            record["provider_ids"] = provider_ids
-        self.store.delivered(key, entry, record, pull=False)
-        done.append(entry["seq"])
+        """Flag the batch's entries done (one fenced write), then log each one's delivery;
+        they leave the outbox on release."""
+        key, seqs = lease.key, [e["seq"] for e in batch]
+        lease.confirm(self.store.mark_done(key, lease.claim, seqs, provider_ids, lease.until()))
+        for entry in batch:
+            first = provider_ids[0] if provider_ids else None
+            record = self._record(key, entry, status, first, error)
+            if provider_ids:
+                record["provider_ids"] = provider_ids
+            if len(batch) > 1:
+                record["combined"] = seqs  # one provider message carried these replies
+            self.store.delivered(key, entry, record, pull=False)
+        done.extend(seqs)
 
     def _record(
         self,
@@ -419,7 +455,7 @@ class Outbox:
                 attempts,
                 error,
             )
-            self._finish(lease, {**entry, "attempts": attempts - 1}, "failed", [], done, error)
+            self._finish(lease, [{**entry, "attempts": attempts - 1}], "failed", [], done, error)
             return True
         OUTBOX_PARKED.labels(channel).inc()
         log.error(

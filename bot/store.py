@@ -343,19 +343,29 @@ class Store:
         return [record["seq"] for record in found]
 
     def mark_done(
-        self, key: str, claim: str, seq: int, provider_ids: Sequence[str], until: datetime
+        self,
+        key: str,
+        claim: str,
+        seqs: Sequence[int],
+        provider_ids: Sequence[str],
+        until: datetime,
     ) -> bool:
-        """Flag entry `seq` sent (with its provider ids) and extend the lease, if `claim`
-        still holds it. Written before the delivery record, so a deliverer taking over
-        after a crash in between finds the flag and never sends the entry again."""
-        update = {
-            "$set": {
-                "outbox.$.done": True,
-                "outbox.$.sent_parts": list(provider_ids),
-                "lease": until,
-            }
-        }
-        return self._fenced(key, claim, update, seq)
+        """Flag entries `seqs` sent (one message may carry several: their provider ids)
+        and extend the lease, in one write, if `claim` still holds it. Written before the
+        delivery records, so a deliverer taking over after a crash in between finds the
+        flags and never sends the entries again."""
+        result = self.learners.update_one(
+            {"_id": key, "lease_token": claim, "outbox.seq": seqs[0]},
+            {
+                "$set": {
+                    "outbox.$[sent].done": True,
+                    "outbox.$[sent].sent_parts": list(provider_ids),
+                    "lease": until,
+                }
+            },
+            array_filters=[{"sent.seq": {"$in": list(seqs)}}],
+        )
+        return result.matched_count == 1
 
     def release_outbox(
         self, key: str, claimed: Mapping[str, Any], done: Sequence[int] = ()

@@ -8,6 +8,7 @@ docstring) and passes after; the fault matrix is in docs/hardening.md.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from bot.channels.whatsapp import STATUS_PATH, WEBHOOK_PATH
 from bot.config import Config
 from bot.web import create_app
 from flows.events import Reply
-from tests.conftest import FakeClock, fresh_data_dir
+from tests.conftest import SAMPLE, FakeClock, fresh_data_dir
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import (
@@ -315,3 +316,51 @@ def test_a_hanging_twilio_never_delays_slack(fake: FakeTwilio):
         lanes = app.extensions["trainbot"].conversations.background
         getattr(lanes, "shutdown", lambda: None)()
         slack_api.stop()
+
+
+def combining_bot(fake: FakeTwilio, tmp_path, combine: bool) -> Served:
+    content = tmp_path / "content"
+    shutil.copytree(SAMPLE, content)
+    course = content / "partner-onboarding" / "course.yaml"
+    setting = f"whatsapp: {{combine_replies: {str(combine).lower()}}}\n"
+    course.write_text(course.read_text() + setting)
+    return Served(fake, background=lambda task: None, CONTENT_DIR=str(content))
+
+
+def test_a_turns_short_replies_go_as_one_message_when_the_course_says_so(fake, tmp_path):
+    """Fewer billable messages: with `whatsapp: {combine_replies: true}` consecutive short
+    text replies of one turn go as one Twilio message; each reply is still recorded, with
+    the one provider id. Media, buttons before the last, or more than 1,500 characters
+    keep their own messages."""
+    bot = combining_bot(fake, tmp_path, combine=True)
+    bot.post(message(1, ADA, ENROL))
+    bot.services.outbox.flush(ADA)
+    fake.messages.clear()
+    course = "partner-onboarding"
+    bot.services.conversations.queue(
+        ADA,
+        [
+            Reply("✅ Right.", course_id=course),
+            Reply("**Question 2 of 2**", course_id=course),
+            Reply("x " * 740, course_id=course),  # one message, too long to join the others
+        ],
+    )
+    assert bot.services.outbox.flush(ADA) == 3
+    assert [m["Body"][0][:30] for m in fake.messages] == [
+        "✅ Right.\n\n*Question 2 of 2*",
+        "x " * 15,
+    ]
+    records = bot.store.transcript(ADA)[-3:]
+    assert records[0]["provider_id"] == records[1]["provider_id"] == fake.messages[0]["sid"]
+    assert records[0]["combined"] == [records[0]["seq"], records[1]["seq"]]
+
+
+def test_replies_keep_their_own_messages_by_default(fake, tmp_path):
+    bot = combining_bot(fake, tmp_path, combine=False)
+    bot.post(message(1, ADA, ENROL))
+    bot.services.outbox.flush(ADA)
+    fake.messages.clear()
+    bot.services.conversations.queue(
+        ADA, [Reply("✅ Right.", course_id="partner-onboarding"), Reply("Next one")]
+    )
+    assert bot.services.outbox.flush(ADA) == 2 and len(fake.messages) == 2

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -208,6 +208,17 @@ class WhatsAppSender:
             if wanted and wanted in " ".join((message.body or "").split()):
                 return str(message.sid)
         return None
+
+    def combine(self, replies: list[Reply]) -> Reply | None:
+        """Consecutive replies of one turn as one message, or None when they do not make
+        one: media, buttons anywhere but on the last, a notice, or more than one message's
+        worth of text (`WHATSAPP_LIMIT`). Each Twilio message is billed: a turn such as
+        "✅ Correct" + the next question costs one instead of two."""
+        if any(r.media or r.proactive for r in replies) or any(r.buttons for r in replies[:-1]):
+            return None
+        last = replies[-1]
+        merged = replace(last, text="\n\n".join(r.text for r in replies if r.text))
+        return merged if len(self.plan(merged, window_open=True)) == 1 else None
 
     # --- planning ---------------------------------------------------------------------------
 
