@@ -24,7 +24,7 @@ Task = Callable[[], object]
 # Threads per lane. Deliveries wait on provider calls (bounded by the clients' timeouts);
 # the assistant waits on the model (OPENAI_TIMEOUT); `default` runs short store work
 # (reminder scheduling, certificates).
-LANES: Mapping[str, int] = {"whatsapp": 4, "slack": 4, "web": 2, "assistant": 4, "default": 2}
+LANES: Mapping[str, int] = {"whatsapp": 8, "slack": 4, "web": 2, "assistant": 4, "default": 2}
 QUEUED = 1000  # tasks waiting per lane beyond its running ones
 
 

@@ -51,8 +51,8 @@ class Served:
                 "TWILIO_WHATSAPP_FROM": BUSINESS,
                 "TWILIO_API_BASE_URL": fake.url,
                 "PUBLIC_BASE_URL": PUBLIC,
-                "DATA_DIR": fresh_data_dir(),
                 **extra,
+                "DATA_DIR": extra.get("DATA_DIR") or fresh_data_dir(),
             },
             dotenv=None,
         )
