@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -82,6 +83,8 @@ class Conversations:
         self.background = background
         self.clock = clock
         self.engagement: Engagement | None = None  # wired by build_services
+        self._retrying: set[str] = set()  # learners handed to a lane by `deliver_due`
+        self._retrying_lock = threading.Lock()
 
     def handle(self, inbound: Inbound) -> Handled:
         """Process one message exactly once; a repeated message id changes nothing.
@@ -157,6 +160,25 @@ class Conversations:
         """Flush the learner's outbox in the background, on its channel's own lane (a
         hanging provider never holds another channel's replies)."""
         self._run(lambda: self.outbox.flush(key), channel_of(key))
+
+    def deliver_due(self) -> int:
+        """The clock's retry job: hand every learner with replies due to its channel's lane
+        (a hanging provider holds only its own channel's retries), once: a learner whose
+        retry is still queued or running is not queued again. How many were handed over."""
+        due = self.store.due_outboxes(self.outbox.clock())
+        with self._retrying_lock:
+            due = [key for key in due if key not in self._retrying]
+            self._retrying.update(due)
+        for key in due:
+            self._run(lambda key=key: self._retry(key), channel_of(key))
+        return len(due)
+
+    def _retry(self, key: str) -> None:
+        try:
+            self.outbox.flush(key)
+        finally:
+            with self._retrying_lock:
+                self._retrying.discard(key)
 
     def _seen(self, inbound: Inbound, doc: dict[str, Any]) -> bool:
         """Whether this message was processed: in the learner's recent ids (no extra read

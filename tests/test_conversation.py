@@ -281,3 +281,18 @@ def test_a_deliverer_that_died_mid_flush_is_taken_over_without_resending(world):
     assert conversations.outbox.flush(KEY) == 1
     assert [t.split("\n")[0] for _, t in sender.sent] == ["📚 **Session 1: Welcome to Solaro**"]
     assert store.load(KEY)["outbox"] == []
+
+
+def test_the_clock_hands_each_due_learner_to_its_lane_once(world):
+    """Issue 15: the retry job queues each due learner once on its channel's lane; a
+    learner whose retry still waits in a (stuck) lane is not queued again every tick."""
+    conversations, store, sender, clock = world
+    sender.failures.append(DeliveryError("timeout", retryable=True))
+    conversations.handle(message("I am a new partner", "m1"))
+    clock.now += timedelta(minutes=1)
+    waiting: list = []
+    conversations.background = waiting.append  # a lane that never runs
+    assert conversations.deliver_due() == 1 and conversations.deliver_due() == 0
+    waiting.pop()()  # the lane runs it
+    assert "Welcome" in sender.sent[0][1] and store.load(KEY)["outbox"] == []
+    assert conversations.deliver_due() == 0
