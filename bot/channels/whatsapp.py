@@ -198,13 +198,15 @@ class WhatsAppSender:
         after a request whose answer was lost, before sending it again."""
         since = (_utc(since) or self.clock()) - timedelta(minutes=1)
         try:
-            found = self.messages.list(
-                to=str(learner["_id"]), date_sent_after=since, limit=LOOKUP_PAGE
-            )
+            # Newest first; not filtered by DateSent, which a still-queued message lacks.
+            found = self.messages.list(to=str(learner["_id"]), limit=LOOKUP_PAGE)
         except (TwilioRestException, HTTPError) as exc:
             raise DeliveryError(f"twilio lookup failed: {exc}") from exc
         wanted = " ".join(fingerprint.split())
         for message in found:
+            created = _utc(message.date_created)
+            if created is not None and created < since:
+                continue
             if wanted and wanted in " ".join((message.body or "").split()):
                 return str(message.sid)
         return None

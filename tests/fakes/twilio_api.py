@@ -8,8 +8,8 @@ timed out; the message is not accepted) and `drop` (the connection closes unansw
 Provider misbehaviour: `lose` (the message is accepted, the answer never arrives),
 `outage` (every request fails while a condition holds, say a hand-moved clock's time) and
 `on_request` (runs before each answer: a slow provider advances the bot's clock). `GET
-…/Messages.json` lists accepted messages (filters `To`, `From`, `DateSent>`), as the real
-client's `messages.list` asks for them.
+…/Messages.json` lists accepted messages, newest first (filters `To`, `From`), as the
+real client's `messages.list` asks for them.
 """
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ class FakeTwilio:
             "body": form.get("Body", [""])[0] or form.get("ContentVariables", [""])[0],
             "num_media": str(len(form.get("MediaUrl", []))),
             "date_created": format_datetime(now, usegmt=True),
-            "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
     def texts(self) -> list[str]:
@@ -158,7 +157,6 @@ class FakeTwilio:
                 if url.path != expected:
                     return self._json(404, {"code": 20404, "message": "Not found"})
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                after = query.get("DateSent>")
                 with fake.changed:
                     fake.lookups += 1
                     found = [
@@ -166,11 +164,9 @@ class FakeTwilio:
                         for m in fake.messages
                         if query.get("To", m["resource"]["to"]) == m["resource"]["to"]
                         and query.get("From", m["resource"]["from"]) == m["resource"]["from"]
-                        and (after is None or m["resource"]["created"] >= after)
                     ]
-                size = int(query.get("PageSize", 50))
-                page = [{k: v for k, v in r.items() if k != "created"} for r in found[-size:]]
-                self._json(200, {"messages": page[::-1], "next_page_uri": None}, bare=True)
+                page = found[-int(query.get("PageSize", 50)) :][::-1]
+                self._json(200, {"messages": page, "next_page_uri": None}, bare=True)
 
             def _json(self, status: int, body: dict[str, Any], bare: bool = False) -> None:
                 data = json.dumps(body if bare else {"status": status, **body}).encode()
