@@ -431,7 +431,8 @@ class Outbox:
         first = entry.get("first_failed_at") or now
         DELIVERY_FAILURES.labels(channel, str(exc.retryable).lower()).inc()
         if exc.retryable and now - first < self.budget(channel):
-            delay = min(self.base_delay * 2 ** (attempts - 1), MAX_DELAY)
+            # (the exponent is capped: a day of retries would overflow a timedelta)
+            delay = min(self.base_delay * 2 ** min(attempts - 1, 16), MAX_DELAY)
             delay *= random.uniform(0.5, 1.0)  # jitter spreads retries of many learners
             log.warning(
                 "outbox: reply %s to %s failed (attempt %d), retry in %ds: %s",

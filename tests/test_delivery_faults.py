@@ -368,3 +368,24 @@ def test_replies_keep_their_own_messages_by_default(fake, tmp_path):
         ADA, [Reply("✅ Right.", course_id="partner-onboarding"), Reply("Next one")]
     )
     assert bot.services.outbox.flush(ADA) == 2 and len(fake.messages) == 2
+
+
+def test_an_outage_past_the_24_hour_window_ends_on_the_template_path(fake: FakeTwilio):
+    """WhatsApp retries until the learner's 24-hour window closes, then the reply goes as
+    the approved `notify` template (hand-moved clock: Twilio down for 25 hours, the retry
+    job every 5 minutes). This found the backoff overflowing a timedelta after ~300
+    attempts."""
+    clock = FakeClock(datetime.now(UTC))
+    bot = Served(fake, TWILIO_CONTENT_SIDS="notify=HXnotify")
+    clocked(bot, clock)
+    bot.services.outbox.senders["whatsapp"].clock = clock
+    bot.post(message(0, ADA, ENROL))
+    end = clock.now + timedelta(hours=25)
+    fake.outage(500, while_=lambda: clock() < end)
+    bot.post(message(1, ADA, "menu"))
+    while clock.now < end + timedelta(minutes=10):
+        clock.advance(minutes=5)
+        bot.services.outbox.flush_due()
+    last = fake.messages[-1]
+    assert last["ContentSid"] == ["HXnotify"] and "Progress" in last["ContentVariables"][0]
+    assert (bot.store.load(ADA) or {})["outbox"] == []
