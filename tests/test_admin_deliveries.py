@@ -31,6 +31,8 @@ def test_parked_learners_are_listed_with_the_error(tmp_path: Path):
     assert "1 learner(s) waiting on a reply" in client.get("/admin").get_data(as_text=True)
     page = client.get("/admin/deliveries").get_data(as_text=True)
     assert "Parked Pat" in page and "invalid address" in page and "First, the session" in page
+    learner = client.get(f"/admin/learners/{KEY}").get_data(as_text=True)
+    assert "Replies parked since" in learner and "invalid address" in learner
 
 
 def test_retry_sends_the_parked_reply_then_the_rest(tmp_path: Path):
