@@ -231,7 +231,8 @@ def test_a_lost_answer_from_slack_is_settled_by_a_lookup_not_reposted(fake, cont
     then found in the DM's history through the real client: every reply once, in order."""
     fake.lose_next("chat.postMessage", 0.6, times=2)
     bot = SlackBot(fake, content)
-    bot.services.outbox.settle_after = timedelta(0)  # look up at the next round
+    bot.services.outbox.settle_after = timedelta(0)  # look up at the next round…
+    bot.services.outbox.base_delay = timedelta(0)  # …and retry at once (before: re-post)
     user = USERS[0]
     assert bot.say(user, "start sales training", "EvLost") == 200
     for _ in range(4):
