@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from flows.state import Learner, from_doc, to_doc
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # longer messages are cut before they reach the flows
+RETRY_PENDING = 300.0  # seconds a retry handed to a lane counts as pending (monotonic)
 COMMIT_ATTEMPTS = 8
 
 Background = Callable[[Callable[[], object]], None]
@@ -83,7 +85,7 @@ class Conversations:
         self.background = background
         self.clock = clock
         self.engagement: Engagement | None = None  # wired by build_services
-        self._retrying: set[str] = set()  # learners handed to a lane by `deliver_due`
+        self._retrying: dict[str, float] = {}  # learners handed to a lane by `deliver_due`
         self._retrying_lock = threading.Lock()
 
     def handle(self, inbound: Inbound) -> Handled:
@@ -164,11 +166,13 @@ class Conversations:
     def deliver_due(self) -> int:
         """The clock's retry job: hand every learner with replies due to its channel's lane
         (a hanging provider holds only its own channel's retries), once: a learner whose
-        retry is still queued or running is not queued again. How many were handed over."""
+        retry is still queued or running (for less than `RETRY_PENDING`: a full lane may
+        have refused it) is not queued again. How many were handed over."""
+        now = time.monotonic()
         due = self.store.due_outboxes(self.outbox.clock())
         with self._retrying_lock:
-            due = [key for key in due if key not in self._retrying]
-            self._retrying.update(due)
+            due = [k for k in due if now - self._retrying.get(k, -RETRY_PENDING) >= RETRY_PENDING]
+            self._retrying.update(dict.fromkeys(due, now))
         for key in due:
             self._run(lambda key=key: self._retry(key), channel_of(key))
         return len(due)
@@ -178,7 +182,7 @@ class Conversations:
             self.outbox.flush(key)
         finally:
             with self._retrying_lock:
-                self._retrying.discard(key)
+                self._retrying.pop(key, None)
 
     def _seen(self, inbound: Inbound, doc: dict[str, Any]) -> bool:
         """Whether this message was processed: in the learner's recent ids (no extra read
