@@ -14,6 +14,7 @@ from bench import (
     gunicorn_webhooks,
     memory,
     production,
+    whatsapp_messages,
     whatsapp_webhook,
 )
 from bench.table import Figure, Section, machine, render
@@ -27,6 +28,7 @@ SECTIONS: dict[str, Section] = {
     "content check": content_check.section,
     "memory and document size": memory.section,
     "assistant retrieval and prompt size": assistant.section,
+    "whatsapp messages per completed course": whatsapp_messages.section,
 }
 
 

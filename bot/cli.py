@@ -156,6 +156,8 @@ def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) 
 )
 def clock(once: bool, now: str | None) -> None:
     """Run scheduled jobs (delivery retries, reminders, certificates, digests)."""
+    from bot.conversation import inline
+    from bot.lanes import Lanes
     from bot.scheduler import build_scheduler, jobs
     from bot.services import build_services, senders_for
 
@@ -169,8 +171,14 @@ def clock(once: bool, now: str | None) -> None:
     if now and not once:
         raise click.UsageError("--now only works with --once")
     at = _instant(now) if now else None
+    # A running clock delivers retries on per-channel lanes (a hanging provider holds only
+    # its own channel); `--once` runs everything inline, then exits.
+    background = inline if once else Lanes()
     services = build_services(
-        config, senders_for(config), clock=(lambda: at) if at else lambda: datetime.now(UTC)
+        config,
+        senders_for(config),
+        background,
+        clock=(lambda: at) if at else lambda: datetime.now(UTC),
     )
     if once:
         for name, job in jobs(services).items():

@@ -54,7 +54,9 @@ COURSE_KEYS = {
     "messages",
     "language",
     "required_for_roles",
+    "whatsapp",
 }
+WHATSAPP_KEYS = {"combine_replies"}
 SESSION_KEYS = {"title", "id", "quiz", "final", "draw", "time_limit"}
 QUIZ_POLICY_KEYS = {"pass_mark", "max_attempts", "shuffle", "time_limit"}
 QUESTION_KEYS = {"q", "options", "answer", "explain", "type", "rubric", "id"}
@@ -199,6 +201,7 @@ def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | N
     policy = _check_quiz_policy(data, path, problems)
     _check_engagement(data, path, problems)
     messages = _check_messages(data, path, problems)
+    _check_whatsapp(data, path, problems)
     settings = {
         "title": _text(data.get("title")),
         "description": _text(data.get("description")),
@@ -265,6 +268,19 @@ def _check_engagement(data: dict, path: Path, problems: _Problems) -> None:
             problems.error(path, _line(data, "reminders"), str(exc))
     if "certificate" in data and (reason := check_award(data["certificate"])):
         problems.error(path, _line(data, "certificate"), reason)
+
+
+def _check_whatsapp(data: dict, path: Path, problems: _Problems) -> None:
+    """`whatsapp: {combine_replies: …}`: whether a turn's consecutive short text replies
+    may go as one WhatsApp message (default no: docs/architecture.md, "Fewer messages")."""
+    whatsapp = data.get("whatsapp", {})
+    if not isinstance(whatsapp, dict):
+        problems.error(path, _line(data, "whatsapp"), "'whatsapp' must be a mapping")
+        return
+    _unknown_keys(whatsapp, WHATSAPP_KEYS, path, problems, "whatsapp settings")
+    if not isinstance(whatsapp.get("combine_replies", False), bool):
+        line = _line(whatsapp, "combine_replies")
+        problems.error(path, line, "'combine_replies' must be true or false")
 
 
 def _check_messages(data: dict, path: Path, problems: _Problems) -> dict[str, str]:
@@ -717,6 +733,12 @@ class Library:
         if self.catalog.get(course_id) is None:
             return None
         return next((f for f in course_folders(self.root) if f.name == course_id), None)
+
+    def combines_replies(self, course_id: str | None) -> bool:
+        """The course's `whatsapp.combine_replies` (off unless the author turns it on)."""
+        course = self.current().get(course_id) if course_id else None
+        whatsapp = course.settings.get("whatsapp") if course else None
+        return isinstance(whatsapp, dict) and whatsapp.get("combine_replies") is True
 
     def current(self) -> Catalog:
         """The catalog, after reloading if files changed (checked at most every few seconds)."""

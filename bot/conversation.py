@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,8 +18,8 @@ from typing import Any, Protocol
 
 from bot.assistant import Assistant
 from bot.content import Library
-from bot.observability import HANDLE_SECONDS, MESSAGES_IN
-from bot.outbox import Outbox, reply_to_doc
+from bot.observability import HANDLE_SECONDS, INBOUND_DROPPED, MESSAGES_IN
+from bot.outbox import Outbox, channel_of, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
 from flows.events import Ask, Effect, Grade, Graded, Inbound, Reply
@@ -28,6 +30,7 @@ from flows.state import Learner, from_doc, to_doc
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # longer messages are cut before they reach the flows
+RETRY_PENDING = 300.0  # seconds a retry handed to a lane counts as pending (monotonic)
 COMMIT_ATTEMPTS = 8
 
 Background = Callable[[Callable[[], object]], None]
@@ -82,6 +85,8 @@ class Conversations:
         self.background = background
         self.clock = clock
         self.engagement: Engagement | None = None  # wired by build_services
+        self._retrying: dict[str, float] = {}  # learners handed to a lane by `deliver_due`
+        self._retrying_lock = threading.Lock()
 
     def handle(self, inbound: Inbound) -> Handled:
         """Process one message exactly once; a repeated message id changes nothing.
@@ -99,7 +104,7 @@ class Conversations:
         catalog = self.library.current()
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(inbound.key)
-            if doc and inbound.message_id and inbound.message_id in doc.get("processed", ()):
+            if doc and self._seen(inbound, doc):
                 log.info(
                     "inbound: duplicate message %s from %s ignored",
                     inbound.message_id,
@@ -118,6 +123,8 @@ class Conversations:
             )
             if admission.verdict == "drop":
                 log.warning("inbound: %s is flooding; message dropped", mask(inbound.key))
+                INBOUND_DROPPED.labels(inbound.channel, "flood").inc()
+                self._log_inbound(inbound, now, status="dropped: flood")
                 return Handled("rate_limited")
             outcome = admission.outcome or step(admission.learner, catalog, inbound, now)
             commit = self.store.commit(
@@ -139,6 +146,60 @@ class Conversations:
                 COMMIT_ATTEMPTS,
             )
             raise Conflict(inbound.key)
+        if inbound.message_id:
+            self.store.remember_inbound(inbound.key, inbound.message_id, now)
+        self._log_inbound(inbound, now)
+        engagement = self.engagement
+        for effect in outcome.effects:
+            if isinstance(effect, Ask):
+                self._run(lambda ask=effect: self._answer(inbound.key, ask), "assistant")
+            elif isinstance(effect, Grade):
+                self._run(lambda grade=effect: self._grade(inbound.key, grade), "assistant")
+            elif engagement is not None:
+                self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
+        if engagement is not None:
+            self._run(lambda: engagement.seen(outcome.learner))
+        self.deliver(inbound.key)
+        return Handled("ok", outcome.replies)
+
+    def deliver(self, key: str) -> None:
+        """Flush the learner's outbox in the background, on its channel's own lane (a
+        hanging provider never holds another channel's replies)."""
+        self._run(lambda: self.outbox.flush(key), channel_of(key))
+
+    def deliver_due(self) -> int:
+        """The clock's retry job: hand every learner with replies due to its channel's lane
+        (a hanging provider holds only its own channel's retries), once: a learner whose
+        retry is still queued or running (for less than `RETRY_PENDING`: a full lane may
+        have refused it) is not queued again. How many were handed over."""
+        now = time.monotonic()
+        due = self.store.due_outboxes(self.outbox.clock())
+        with self._retrying_lock:
+            due = [k for k in due if now - self._retrying.get(k, -RETRY_PENDING) >= RETRY_PENDING]
+            self._retrying.update(dict.fromkeys(due, now))
+        for key in due:
+            self._run(lambda key=key: self._retry(key), channel_of(key))
+        return len(due)
+
+    def _retry(self, key: str) -> None:
+        try:
+            self.outbox.flush(key)
+        finally:
+            with self._retrying_lock:
+                self._retrying.pop(key, None)
+
+    def _seen(self, inbound: Inbound, doc: dict[str, Any]) -> bool:
+        """Whether this message was processed: in the learner's recent ids (no extra read
+        for a retry seconds later), else in the week-long `inbound` collection."""
+        if not inbound.message_id:
+            return False
+        if inbound.message_id in doc.get("processed", ()):
+            return True
+        return self.store.seen_inbound(inbound.key, inbound.message_id)
+
+    def _log_inbound(self, inbound: Inbound, now: datetime, status: str = "processed") -> None:
+        """Every inbound message in `events`, processed or not (nothing is answered 200
+        and recorded nowhere)."""
         self.store.log_event(
             {
                 "at": now,
@@ -146,20 +207,9 @@ class Conversations:
                 "channel": inbound.channel,
                 "message_id": inbound.message_id,
                 "text": inbound.text[:1000],
+                "status": status,
             }
         )
-        engagement = self.engagement
-        for effect in outcome.effects:
-            if isinstance(effect, Ask):
-                self._run(lambda ask=effect: self._answer(inbound.key, ask))
-            elif isinstance(effect, Grade):
-                self._run(lambda grade=effect: self._grade(inbound.key, grade))
-            elif engagement is not None:
-                self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
-        if engagement is not None:
-            self._run(lambda: engagement.seen(outcome.learner))
-        self._run(lambda: self.outbox.flush(inbound.key))
-        return Handled("ok", outcome.replies)
 
     def queue(self, key: str, replies: list[Reply]) -> None:
         """Append replies that no inbound message produced (answers, reminders)."""
@@ -190,7 +240,7 @@ class Conversations:
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")
         self.queue(key, [tagged, *ask.then])
-        self.outbox.flush(key)
+        self.deliver(key)
 
     def _grade(self, key: str, effect: Grade) -> None:
         """Grade a written answer with the model (on a worker, never in the webhook) and feed
@@ -214,7 +264,9 @@ class Conversations:
         if handled.status == "ok" and not handled.replies:
             log.info("grading: %s no longer waits for this verdict; ignored", mask(key))
 
-    def _run(self, task: Callable[[], object]) -> None:
+    def _run(self, task: Callable[[], object], lane: str = "default") -> None:
+        """Run `task` in the background, on `lane` when the runner has lanes
+        (`bot.lanes.Lanes`; a plain runner such as `inline` runs everything alike)."""
         context = contextvars.copy_context()  # keeps the request id in background logs
 
         def logged() -> None:
@@ -223,4 +275,5 @@ class Conversations:
             except Exception:
                 log.exception("background task failed")
 
-        self.background(logged)
+        lanes = getattr(self.background, "lane", None)
+        (lanes(lane) if lanes is not None else self.background)(logged)

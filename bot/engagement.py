@@ -145,7 +145,7 @@ class Engagement:
 
         if not self.conversations.queue_decided(key, decide):
             return f"skipped: {mask(key)} changed or was already reminded"
-        self.outbox.flush(key)
+        self.conversations.deliver(key)
         if not manual and not last:
             following = next_nudge(learner, course, rung + 1, now + gap_after(course, rung))
             if following is not None:
@@ -173,14 +173,14 @@ class Engagement:
             self.conversations.queue(
                 key, [Reply(say("certificate_revoked", course, course=course.title))]
             )
-            self.outbox.flush(key)
+            self.conversations.deliver(key)
             return
         self.conversations.queue(key, [self._certificate_reply(cert, course)])
         if cert["expires"] is not None:
             self._schedule_expiry(learner, course, cert, now)
         if just_completed and cert["issued"] == now:  # issued by this call, not before
             self._tell_manager(learner, course)
-        self.outbox.flush(key)
+        self.conversations.deliver(key)
 
     def _certificate_reply(self, cert: dict[str, Any], course: Course) -> Reply:
         expires = cert.get("expires")
@@ -241,7 +241,7 @@ class Engagement:
 
         if not self.conversations.queue_decided(key, decide):
             return f"skipped: {mask(key)} opted out or already warned"
-        self.outbox.flush(key)
+        self.conversations.deliver(key)
         return f"sent expiry warning ({job.data['days']} days) to {mask(key)}"
 
     def _tell_manager(self, learner: Learner, course: Course) -> None:

@@ -31,6 +31,25 @@ MESSAGES_OUT = Counter(
 DELIVERY_FAILURES = Counter(
     "trainbot_delivery_failures_total", "Failed delivery attempts", ["channel", "retryable"]
 )
+DELIVERY_UNCONFIRMED = Counter(
+    "trainbot_delivery_unconfirmed_total",
+    "Messages a provider may have accepted without answering (read timeout, connection "
+    "closed after sending), by outcome: pending, then found (sent) or not_sent (re-sent)",
+    ["channel", "outcome"],
+)
+OUTBOX_PARKED = Counter(
+    "trainbot_outbox_parked_total",
+    "Learner queues parked because their head reply finally failed",
+    ["channel"],
+)
+INBOUND_DROPPED = Counter(
+    "trainbot_inbound_dropped_total",
+    "Inbound messages not processed, by reason",
+    ["channel", "reason"],
+)
+BACKGROUND_REJECTED = Counter(
+    "trainbot_background_rejected_total", "Background tasks refused by a full lane", ["lane"]
+)
 HANDLE_SECONDS = Histogram(
     "trainbot_handle_seconds", "Time to process one inbound message", ["channel"]
 )

@@ -88,7 +88,7 @@ def build_services(
         if hasattr(sender, "bind_store"):  # senders that remember channel addresses
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
-    outbox = Outbox(store, senders, clock=clock)
+    outbox = Outbox(store, senders, clock=clock, combine_replies=library.combines_replies)
     assistant = Assistant(Settings.from_config(config), store, library.folder_of, clock=clock)
     assistant.prepare(library.current().courses)
     conversations = Conversations(store, library, outbox, assistant, background, clock=clock)

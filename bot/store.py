@@ -8,8 +8,10 @@ the embedded store (`bot/durable.py`: mongomock-ng journaled to `DATA_DIR`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +26,8 @@ from bot.privacy import mask
 
 log = logging.getLogger(__name__)
 
-PROCESSED_KEPT = 200  # recent inbound message ids remembered for de-duplication
+PROCESSED_KEPT = 200  # recent inbound message ids kept in the learner (the atomic fast path)
+INBOUND_KEPT_DAYS = 8  # every inbound id, in `inbound`, for Twilio's and Slack's late retries
 KEPT_SECONDS = 90 * 24 * 3600  # deliveries and events expire after 90 days (TTL indexes)
 OUTBOX_KEPT = 200  # undelivered replies kept per learner; beyond that the oldest fail
 # What a deliverer reads of a learner: the outbox and what senders need to address and
@@ -33,6 +36,7 @@ DELIVERY_VIEW = {
     field: 1
     for field in ("outbox", "lease", "seq", "opted_out", "last_inbound_at", "whatsapp", "slack")
 }
+NOT_PARKED = {"parked": None}  # a parked queue waits for an admin (or for the learner)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class Store:
         self.deliveries = self.db["deliveries"]
         self.events = self.db["events"]
         self.questions = self.db["questions"]
+        self.inbound = self.db["inbound"]
 
     @classmethod
     def connect(
@@ -176,6 +181,7 @@ class Store:
         self.deliveries.create_index([("at", 1)], expireAfterSeconds=KEPT_SECONDS)
         self.events.create_index([("at", 1)], expireAfterSeconds=KEPT_SECONDS)
         self.questions.create_index([("course", 1), ("session", 1), ("at", -1)])
+        self.inbound.create_index([("at", 1)], expireAfterSeconds=INBOUND_KEPT_DAYS * 24 * 3600)
 
     def ping(self) -> bool:
         """Whether the database answers."""
@@ -227,6 +233,8 @@ class Store:
                     }
                 )
                 return Commit("ok", seqs)
+            if message_id and (before.get("parked") or {}).get("unreachable"):
+                fields["parked"] = None  # the learner wrote: reachable again, resume
             fields = changed(before, fields)
             guard: dict[str, Any] = {"_id": key, "version": version}
             push: dict[str, Any] = {"outbox": {"$each": entries, "$slice": -OUTBOX_KEPT}}
@@ -243,6 +251,16 @@ class Store:
         if message_id and message_id in latest.get("processed", ()):
             return Commit("duplicate")
         return Commit("conflict")
+
+    def seen_inbound(self, key: str, message_id: str) -> bool:
+        """Whether this inbound message id was processed within `INBOUND_KEPT_DAYS` (the
+        learner's `processed` list remembers only the last `PROCESSED_KEPT`)."""
+        return self.inbound.find_one({"_id": f"{key} {message_id}"}, {"_id": 1}) is not None
+
+    def remember_inbound(self, key: str, message_id: str, now: datetime) -> None:
+        """Keep a processed inbound id in `inbound` (expired by its TTL index on `at`)."""
+        with contextlib.suppress(DuplicateKeyError):  # a concurrent copy was first
+            self.inbound.insert_one({"_id": f"{key} {message_id}", "at": now})
 
     def _record_overflow(self, key: str, outbox: list[dict[str, Any]], now: datetime) -> None:
         """Log replies pushed out of a full outbox as failed, so none vanishes silently
@@ -272,17 +290,41 @@ class Store:
 
     # --- outbox --------------------------------------------------------------------------
 
-    def claim_outbox(self, key: str, now: datetime, until: datetime) -> dict[str, Any] | None:
+    def claim_outbox(
+        self, key: str, now: datetime, until: datetime, token: str | None = None
+    ) -> dict[str, Any] | None:
         """Take the learner's delivery lease (one deliverer per learner keeps replies in
-        order); returns the learner's delivery view (`DELIVERY_VIEW`) as it was before (its
-        `lease` is set when an earlier deliverer's lease expired: it died mid-flush), or
-        None when another deliverer holds the lease."""
-        return self.learners.find_one_and_update(
-            {"_id": key, "$or": [{"lease": None}, {"lease": {"$lt": now}}]},
-            {"$set": {"lease": until}},
+        order) under a fresh fencing token; returns the learner's delivery view
+        (`DELIVERY_VIEW`) as it was before, with the token as `claim` (its `lease` is set
+        when an earlier deliverer's lease expired: it died or stalled mid-flush), or None
+        when another deliverer holds the lease or the queue is parked."""
+        token = token or uuid.uuid4().hex
+        doc = self.learners.find_one_and_update(
+            {"_id": key, **NOT_PARKED, "$or": [{"lease": None}, {"lease": {"$lt": now}}]},
+            {"$set": {"lease": until, "lease_token": token}},
             projection=DELIVERY_VIEW,
             return_document=pymongo.ReturnDocument.BEFORE,
         )
+        if doc is not None:
+            doc["claim"] = token
+        return doc
+
+    def renew_lease(self, key: str, claim: str, until: datetime) -> bool:
+        """Extend a lease still held under `claim`; False once another deliverer took it."""
+        return self._fenced(key, claim, {"$set": {"lease": until}})
+
+    def _fenced(
+        self, key: str, claim: str | None, update: Mapping[str, Any], seq: int | None = None
+    ) -> bool:
+        """Apply `update` only while `claim` holds the lease (and entry `seq`, when given,
+        is still queued): the write of a deliverer whose lease passed to another never
+        lands. Without a claim (admin tools, tests) the write is unguarded."""
+        guard: dict[str, Any] = {"_id": key}
+        if claim is not None:
+            guard["lease_token"] = claim
+        if seq is not None:
+            guard["outbox.seq"] = seq
+        return self.learners.update_one(guard, dict(update)).matched_count == 1
 
     def end_dead_leases(self) -> int:
         """Expire every delivery lease at once: called when the embedded store is opened,
@@ -300,6 +342,31 @@ class Store:
         found = self.deliveries.find({"_id": {"$in": ids}, "status": "sent"}, {"seq": 1})
         return [record["seq"] for record in found]
 
+    def mark_done(
+        self,
+        key: str,
+        claim: str,
+        seqs: Sequence[int],
+        provider_ids: Sequence[str],
+        until: datetime,
+    ) -> bool:
+        """Flag entries `seqs` sent (one message may carry several: their provider ids)
+        and extend the lease, in one write, if `claim` still holds it. Written before the
+        delivery records, so a deliverer taking over after a crash in between finds the
+        flags and never sends the entries again."""
+        result = self.learners.update_one(
+            {"_id": key, "lease_token": claim, "outbox.seq": seqs[0]},
+            {
+                "$set": {
+                    "outbox.$[sent].done": True,
+                    "outbox.$[sent].sent_parts": list(provider_ids),
+                    "lease": until,
+                }
+            },
+            array_filters=[{"sent.seq": {"$in": list(seqs)}}],
+        )
+        return result.matched_count == 1
+
     def release_outbox(
         self, key: str, claimed: Mapping[str, Any], done: Sequence[int] = ()
     ) -> dict[str, Any] | None:
@@ -310,15 +377,17 @@ class Store:
         gave): the write is guarded by the learner's `seq`, which every queued reply moves,
         and whatever the flush left in the outbox is not due yet. Otherwise the outbox
         (only) as it is now, for the deliverer to go on (copying the whole document was a
-        measurable share of each message)."""
-        update: dict[str, Any] = {"$set": {"lease": None}}
+        measurable share of each message). Both writes are fenced by the claim's token: a
+        deliverer that lost its lease releases nothing (and gets None)."""
+        update: dict[str, Any] = {"$set": {"lease": None, "lease_token": None}}
         if done:
             update["$pull"] = {"outbox": {"seq": {"$in": list(done)}}}
-        unchanged = {"_id": key, "seq": claimed.get("seq", 0)}
+        fence = {"lease_token": claimed["claim"]} if claimed.get("claim") else {}
+        unchanged = {"_id": key, "seq": claimed.get("seq", 0), **fence}
         if self.learners.update_one(unchanged, update).matched_count:
             return None
         return self.learners.find_one_and_update(
-            {"_id": key},
+            {"_id": key, **fence},
             update,
             projection={"outbox": 1},
             return_document=pymongo.ReturnDocument.AFTER,
@@ -342,14 +411,14 @@ class Store:
         if pull:
             self.learners.update_one({"_id": key}, {"$pull": {"outbox": {"seq": entry["seq"]}}})
 
-    def part_sent(self, key: str, seq: int, sent: list[str]) -> None:
+    def part_sent(self, key: str, seq: int, sent: list[str], claim: str | None = None) -> bool:
         """Messages of a multi-message reply went out (`sent`, in order, the last one new):
         remember them on the outbox entry (a retry skips them) and on the delivery record
-        (status callbacks find it by any of them)."""
+        (status callbacks find it by any of them). Fenced by `claim`: False (and nothing
+        recorded) when the lease passed to another deliverer."""
         provider_id = sent[-1]
-        self.learners.update_one(
-            {"_id": key, "outbox.seq": seq}, {"$set": {"outbox.$.sent_parts": list(sent)}}
-        )
+        if not self._fenced(key, claim, {"$set": {"outbox.$.sent_parts": list(sent)}}, seq):
+            return False
         self.deliveries.update_one(
             {"_id": f"{key}#{seq}"},
             {
@@ -358,6 +427,7 @@ class Store:
             },
             upsert=True,
         )
+        return True
 
     def delivery_status(
         self,
@@ -392,23 +462,114 @@ class Store:
         )
         return result.matched_count == 1
 
-    def postpone(self, key: str, seq: int, attempts: int, next_at: datetime, error: str) -> None:
-        """Record a failed attempt; the entry is retried at `next_at`."""
-        self.learners.update_one(
-            {"_id": key, "outbox.seq": seq},
+    def postpone(
+        self,
+        key: str,
+        seq: int,
+        attempts: int,
+        next_at: datetime,
+        error: str,
+        claim: str | None = None,
+        first_failed_at: datetime | None = None,
+    ) -> bool:
+        """Record a failed attempt; the entry is retried at `next_at` (its retry budget
+        runs from `first_failed_at`)."""
+        fields: dict[str, Any] = {
+            "outbox.$.attempts": attempts,
+            "outbox.$.next_at": next_at,
+            "outbox.$.error": error,
+        }
+        if first_failed_at is not None:
+            fields["outbox.$.first_failed_at"] = first_failed_at
+        return self._fenced(key, claim, {"$set": fields}, seq)
+
+    def unconfirmed(
+        self, key: str, claim: str, seq: int, attempt: Mapping[str, Any], next_at: datetime
+    ) -> bool:
+        """The provider may have accepted a message of entry `seq` (its answer was lost):
+        keep what identifies it (`attempt`: when, and the text it carried) and settle it
+        at `next_at`, by a status callback meanwhile or a lookup, never by a blind resend."""
+        update = {"$set": {"outbox.$.unconfirmed": dict(attempt), "outbox.$.next_at": next_at}}
+        return self._fenced(key, claim, update, seq)
+
+    def settle_unconfirmed(self, key: str, claim: str, seq: int) -> bool:
+        """The unconfirmed message of entry `seq` is settled (found, or proven not sent)."""
+        return self._fenced(key, claim, {"$unset": {"outbox.$.unconfirmed": ""}}, seq)
+
+    def confirm_by_callback(self, key: str, provider_id: str, now: datetime) -> bool:
+        """A status callback named a message no delivery record knows while the learner's
+        head reply waits unconfirmed: that is the message whose answer was lost (a
+        learner's queue has one message in flight at a time). Its id settles the entry at
+        once."""
+        result = self.learners.update_one(
+            {"_id": key, "outbox.unconfirmed.at": {"$exists": True}},
+            {"$set": {"outbox.$.unconfirmed.sid": provider_id, "outbox.$.next_at": now}},
+        )
+        return result.matched_count == 1
+
+    def park(
+        self,
+        key: str,
+        claim: str,
+        entry: Mapping[str, Any],
+        attempts: int,
+        error: str,
+        now: datetime,
+        unreachable: bool,
+    ) -> bool:
+        """Stop the learner's queue at entry `seq`, which finally failed: nothing behind it
+        goes out (a conversation with a hole in it makes no sense) until an admin retries
+        or drops it, or, when the learner could not be reached at all (`unreachable`), the
+        learner writes again."""
+        parked = {
+            "seq": entry["seq"],
+            "error": error,
+            "at": now,
+            "attempts": attempts,
+            "unreachable": unreachable,
+        }
+        update = {
+            "$set": {"parked": parked, "outbox.$.attempts": attempts, "outbox.$.error": error}
+        }
+        return self._fenced(key, claim, update, entry["seq"])
+
+    def parked_learners(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Learners whose queue is parked, oldest first, with their waiting replies."""
+        cursor = self.learners.find(
+            {"parked": {"$type": "object"}},
+            {"parked": 1, "name": 1, "outbox": 1},
+        ).sort("parked.at", 1)
+        return list(cursor.limit(limit))
+
+    def unpark(self, key: str, seq: int, now: datetime) -> bool:
+        """Resume a parked queue with its head due now and a fresh retry budget."""
+        result = self.learners.update_one(
+            {"_id": key, "parked.seq": seq, "outbox.seq": seq},
             {
                 "$set": {
-                    "outbox.$.attempts": attempts,
-                    "outbox.$.next_at": next_at,
-                    "outbox.$.error": error,
+                    "parked": None,
+                    "outbox.$.next_at": now,
+                    "outbox.$.attempts": 0,
+                    "outbox.$.first_failed_at": None,
                 }
             },
         )
+        return result.matched_count == 1
+
+    def drop_parked(self, key: str, seq: int, record: Mapping[str, Any]) -> bool:
+        """Give up on a parked head reply (logged as `record`) and resume the queue."""
+        result = self.learners.update_one(
+            {"_id": key, "parked.seq": seq},
+            {"$set": {"parked": None}, "$pull": {"outbox": {"seq": seq}}},
+        )
+        if result.matched_count == 1:
+            self.deliveries.update_one({"_id": f"{key}#{seq}"}, {"$set": dict(record)}, upsert=True)
+        return result.matched_count == 1
 
     def due_outboxes(self, now: datetime, limit: int = 100) -> list[str]:
-        """Learners with replies waiting whose next attempt is due."""
+        """Learners with replies waiting whose next attempt is due (not parked)."""
         cursor = self.learners.find(
-            {"outbox": {"$elemMatch": {"next_at": {"$lte": now}}}}, {"_id": 1}
+            {**NOT_PARKED, "outbox": {"$elemMatch": {"next_at": {"$lte": now}}}}, {"_id": 1}
         ).limit(limit)
         return [doc["_id"] for doc in cursor]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from flask import Flask, abort, jsonify
@@ -17,6 +16,7 @@ from bot import certificates, security
 from bot.admin import signin
 from bot.channels import web as web_channel
 from bot.config import Config
+from bot.lanes import Lanes
 from bot.observability import instrument
 from bot.services import Services, build_services, senders_for
 
@@ -53,7 +53,8 @@ def serving_app(config: Config | None = None) -> Flask:
 
 
 def create_app(config: Config | None = None, services: Services | None = None) -> Flask:
-    """Build the web app; background work (delivery, assistant) runs on a thread pool."""
+    """Build the web app; background work (delivery, assistant) runs on bounded lanes, one
+    per channel and one for the assistant (`bot.lanes`)."""
     given = config or (services.config if services else Config.from_env())
     config = signin.with_credential(given)
     app = Flask(__name__)
@@ -64,8 +65,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         n = int(hops)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if services is None:
-        pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trainbot")
-        services = build_services(config, senders_for(config), pool.submit)
+        services = build_services(config, senders_for(config), Lanes())
     services.config = config  # the admin token may have been generated just now
     app.extensions["trainbot"] = services
     if config.admin_signin_code:

@@ -51,8 +51,8 @@ class Served:
                 "TWILIO_WHATSAPP_FROM": BUSINESS,
                 "TWILIO_API_BASE_URL": fake.url,
                 "PUBLIC_BASE_URL": PUBLIC,
-                "DATA_DIR": fresh_data_dir(),
                 **extra,
+                "DATA_DIR": extra.get("DATA_DIR") or fresh_data_dir(),
             },
             dotenv=None,
         )
@@ -66,6 +66,12 @@ class Served:
 
     def client(self) -> FlaskClient:
         return self.app.test_client()
+
+    def metrics(self) -> bytes:
+        """The `/metrics` page, read with its token as Prometheus would."""
+        token = self.services.config.metrics_token or self.services.config.admin_token
+        headers = {"Authorization": f"Bearer {token}"}
+        return self.client().get("/metrics", headers=headers).data
 
     def sign(self, path: str, params: dict[str, Any], token: str = TOKEN) -> str:
         return RequestValidator(token).compute_signature(PUBLIC + path, params)

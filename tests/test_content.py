@@ -73,6 +73,14 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
         ({"course.yaml": "title: T\nnavigation: random\n"}, "c/course.yaml:2: 'navigation'"),
         ({"course.yaml": "title: T\nchannels: [fax]\n"}, "c/course.yaml:2: 'channels'"),
         (
+            {"course.yaml": "title: T\nwhatsapp:\n  combine_replies: maybe\n"},
+            "c/course.yaml:3: 'combine_replies' must be true or false",
+        ),
+        (
+            {"course.yaml": "title: T\nwhatsapp: {combine: true}\n"},
+            "c/course.yaml:2: unknown key 'combine' in whatsapp settings",
+        ),
+        (
             {"course.yaml": "title: T\nenroll: [menu]\n"},
             "c/course.yaml:2: enrollment phrase 'menu'",
         ),

@@ -15,7 +15,7 @@ from bot.conversation import Conversations
 from bot.outbox import DeliveryError, Outbox
 from bot.store import Store
 from flows.events import Inbound, Reply
-from tests.conftest import SAMPLE, FakeClock
+from tests.conftest import SAMPLE, T0, FakeClock
 
 KEY = "web:ada"
 
@@ -184,24 +184,34 @@ def test_failed_delivery_is_retried_in_order_and_never_dropped(world):
     ] == [True, True, True]
 
 
-def test_permanent_failure_is_logged_as_failed_and_the_queue_moves_on(world):
-    conversations, store, sender, _ = world
+def test_a_permanent_failure_parks_the_queue_instead_of_skipping_the_head(world):
+    """Issue 15 changed this: the head failing for good used to be logged as failed while
+    the replies behind it went out; now the queue waits, whole, for an admin."""
+    conversations, store, sender, clock = world
     sender.failures.append(DeliveryError("invalid number", retryable=False))
     conversations.handle(message("I am a new partner", "m1"))
-    statuses = [r["status"] for r in store.transcript(KEY)]
-    assert statuses == ["failed", "sent"]
-    assert store.load(KEY)["outbox"] == []
+    assert store.transcript(KEY) == [] and sender.sent == []
+    doc = store.load(KEY)
+    assert doc["parked"]["seq"] == 1 and doc["parked"]["error"] == "invalid number"
+    assert [e["seq"] for e in doc["outbox"]] == [1, 2]
+    conversations.handle(message("next", "m2"))  # later replies wait behind it
+    assert sender.sent == [] and store.due_outboxes(clock.now) == []
+    assert store.unpark(KEY, 1, clock.now)  # the admin's Retry
+    assert conversations.outbox.flush(KEY) == 3
+    assert ["Welcome" in sender.sent[0][1], "Session 2:" in sender.sent[2][1]] == [True, True]
 
 
-def test_gives_up_after_max_attempts(world):
+def test_retries_for_the_channels_time_budget_then_parks(world):
     conversations, store, sender, clock = world
-    sender.failures.extend(DeliveryError("down") for _ in range(20))
+    sender.failures.extend(DeliveryError("down") for _ in range(100))
     conversations.handle(message("I am a new partner", "m1"))
-    for _ in range(conversations.outbox.max_attempts):
-        clock.now += timedelta(hours=2)
+    budget = conversations.outbox.budget("web")
+    while clock.now - T0 <= budget + timedelta(minutes=10):
+        clock.now += timedelta(minutes=5)
         conversations.outbox.flush_due()
-    records = store.transcript(KEY)
-    assert records[0]["status"] == "failed" and records[0]["attempts"] == 8
+    doc = store.load(KEY)
+    assert doc["parked"]["seq"] == 1 and doc["parked"]["attempts"] >= 12
+    assert store.transcript(KEY) == [] and len(doc["outbox"]) == 2  # nothing skipped
 
 
 def test_a_crashing_sender_keeps_the_reply(world):
@@ -271,3 +281,18 @@ def test_a_deliverer_that_died_mid_flush_is_taken_over_without_resending(world):
     assert conversations.outbox.flush(KEY) == 1
     assert [t.split("\n")[0] for _, t in sender.sent] == ["📚 **Session 1: Welcome to Solaro**"]
     assert store.load(KEY)["outbox"] == []
+
+
+def test_the_clock_hands_each_due_learner_to_its_lane_once(world):
+    """Issue 15: the retry job queues each due learner once on its channel's lane; a
+    learner whose retry still waits in a (stuck) lane is not queued again every tick."""
+    conversations, store, sender, clock = world
+    sender.failures.append(DeliveryError("timeout", retryable=True))
+    conversations.handle(message("I am a new partner", "m1"))
+    clock.now += timedelta(minutes=1)
+    waiting: list = []
+    conversations.background = waiting.append  # a lane that never runs
+    assert conversations.deliver_due() == 1 and conversations.deliver_due() == 0
+    waiting.pop()()  # the lane runs it
+    assert "Welcome" in sender.sent[0][1] and store.load(KEY)["outbox"] == []
+    assert conversations.deliver_due() == 0

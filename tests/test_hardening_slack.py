@@ -225,19 +225,44 @@ def test_slack_faults_then_recovery(fake, content, reference, quick, fault):
     assert bot.store.pending_count() == 0
 
 
-def test_a_reply_slack_never_accepts_is_visibly_failed(fake, content):
+def test_a_lost_answer_from_slack_is_settled_by_a_lookup_not_reposted(fake, content, quick):
+    """Issue 15: Slack posts the message but its answer never arrives (a read timeout).
+    Before, the outbox posted it again (twice in the learner's DM); now it is unconfirmed,
+    then found in the DM's history through the real client: every reply once, in order."""
+    fake.lose_next("chat.postMessage", 0.6, times=2)
+    bot = SlackBot(fake, content)
+    bot.services.outbox.settle_after = timedelta(0)  # look up at the next round…
+    bot.services.outbox.base_delay = timedelta(0)  # …and retry at once (before: re-post)
+    user = USERS[0]
+    assert bot.say(user, "start sales training", "EvLost") == 200
+    for _ in range(4):
+        bot.services.outbox.flush_due()
+    dm = bot.dm(user)
+    records = bot.store.transcript(learner_key(TEAM, user))
+    assert len(dm) == len(set(dm)) == len(records) >= 2
+    assert {r["status"] for r in records} == {"sent"} and bot.store.pending_count() == 0
+    assert len(fake.calls_to("conversations.history")) == 2
+
+
+def test_a_reply_slack_never_accepts_parks_the_learner_visibly(fake, content):
+    """Issue 15 changed this: after 8 attempts the head reply used to be `failed` and the
+    replies behind it sent; now Slack is retried for its budget (hours), then the learner's
+    queue is parked, whole and in order, with the error, for an admin to retry or drop."""
     fake.fail_next("chat.postMessage", "service_unavailable", times=1000)
     bot = SlackBot(fake, content)
     user = USERS[0]
+    key = learner_key(TEAM, user)
     assert bot.say(user, "start sales training", "Ev1") == 200
+    budget = bot.services.outbox.budget("slack")
+    assert budget >= timedelta(hours=3)
     for hours in range(1, 40):
         bot.flush_later(60 * hours)
-    records = bot.store.transcript(learner_key(TEAM, user))
-    assert records and {r["status"] for r in records} == {"failed"}
-    assert all(r["attempts"] == bot.services.outbox.max_attempts for r in records)
-    assert "service_unavailable" in records[0]["error"]
-    doc = bot.store.load(learner_key(TEAM, user)) or {}
-    assert doc["outbox"] == [] and doc["progress"]["sales-basics"]["current"]
+    doc = bot.store.load(key) or {}
+    assert bot.store.transcript(key) == []  # nothing skipped, nothing recorded as sent
+    assert doc["parked"]["seq"] == doc["outbox"][0]["seq"] and len(doc["outbox"]) >= 2
+    assert "service_unavailable" in doc["parked"]["error"]
+    assert doc["parked"]["attempts"] >= budget / timedelta(hours=1)  # hourly rounds here
+    assert doc["progress"]["sales-basics"]["current"]
 
 
 # --- signatures -----------------------------------------------------------------------------

@@ -167,23 +167,28 @@ def test_twilio_faults_then_recovery(fake: FakeTwilio, fault: str):
     conversation(bot)
     assert len(fake.messages) < 15  # some replies are waiting in outboxes
     assert bot.store.pending_count() > 0
-    for minutes in (5, 60, 180):
+    # A hung or dropped request may have reached Twilio: each is settled by a lookup in a
+    # later round before the message is sent again (issue 15), so it takes more rounds.
+    for minutes in (5, 10, 15, 20, 60, 180):
         bot.flush_later(lambda minutes=minutes: later(minutes))
     expected_once(bot, fake)
 
 
-def test_a_reply_that_never_gets_through_is_visibly_failed(fake: FakeTwilio):
+def test_a_reply_that_never_gets_through_parks_the_learner_visibly(fake: FakeTwilio):
+    """Issue 15 changed this: the head reply used to be `failed` after 8 attempts while the
+    replies behind it went out. Now it is retried for the WhatsApp budget (past the 24-hour
+    window), then the learner's queue is parked, whole and in order, with the error."""
     bot = Served(fake)
     fake.fail(503, times=1000)
     conversation(bot, learners=1)
-    for hours in range(1, 40):  # eight attempts for each of the four replies, in order
+    for hours in range(1, 40):
         bot.flush_later(lambda hours=hours: later(60 * hours))
-    records = bot.store.transcript(phone(0))
-    assert len(records) == 4 and {r["status"] for r in records} == {"failed"}
-    assert all(r["attempts"] == bot.services.outbox.max_attempts for r in records)
-    assert "503" in records[0]["error"]
     doc = bot.store.load(phone(0)) or {}
-    assert doc["outbox"] == [] and doc["progress"]["partner-onboarding"]["current"]
+    assert fake.messages == [] and bot.store.transcript(phone(0)) == []
+    assert doc["parked"]["seq"] == 1 and doc["parked"]["attempts"] > 8
+    assert "503" in doc["parked"]["error"] and not doc["parked"]["unreachable"]
+    assert [e["seq"] for e in doc["outbox"]] == [1, 2, 3, 4]
+    assert doc["progress"]["partner-onboarding"]["current"]
 
 
 def test_the_store_failing_a_write_loses_nothing(fake: FakeTwilio, monkeypatch, caplog):

@@ -720,9 +720,10 @@ def test_a_long_retry_after_goes_back_to_the_outbox(bot, fake):
 def test_permanent_errors_are_not_retried(bot, fake):
     fake.fail_next("chat.postMessage", "channel_not_found")
     bot.say("start sales training")
-    records = list(bot.services.store.deliveries.find({"learner": SALES_KEY}).sort("seq", 1))
-    assert [r["status"] for r in records] == ["failed", "sent"]
-    assert "channel_not_found" in records[0]["error"]
+    # Issue 15: the head failed for good, so the queue is parked (nothing skipped, no retry)
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert bot.services.store.transcript(SALES_KEY) == []
+    assert "channel_not_found" in bot.doc()["parked"]["error"]
 
 
 def test_sender_errors_say_whether_to_retry(fake):

@@ -288,12 +288,27 @@ def test_proactive_message_outside_24h_without_template_is_not_sent(bot: Bot, fa
     bot.say("I am a new partner")
     fake.wait_for(2)
     age(bot, 25)
-    bot.services.conversations.queue(ADA, [Reply("Ada, session 2 is waiting.")])
+    bot.services.conversations.queue(ADA, [Reply("Ada, session 2 is waiting.", proactive=True)])
     bot.services.outbox.flush(ADA)
     assert fake.requests == 2
     record = bot.deliveries()[-1]
     assert record["status"] == "failed" and "older than 24 hours" in record["error"]
-    assert bot.learner()["outbox"] == []
+    assert bot.learner()["outbox"] == []  # a notice nothing depends on: dropped, logged
+
+
+def test_a_conversation_reply_outside_24h_waits_for_the_learner(bot: Bot, fake: FakeTwilio):
+    """Issue 15: a conversation reply that cannot go (no template) parks the queue instead
+    of being skipped; the learner writing again reopens the window and resumes it."""
+    bot.say("I am a new partner")
+    fake.wait_for(2)
+    age(bot, 25)
+    bot.services.conversations.queue(ADA, [Reply("Ada, session 2 is waiting.")])
+    bot.services.outbox.flush(ADA)
+    parked = bot.learner()["parked"]
+    assert fake.requests == 2 and parked["unreachable"] and "24 hours" in parked["error"]
+    bot.say("menu", MessageSid="SM" + "7" * 32)
+    texts = bodies(fake.wait_for(4))
+    assert texts[2] == "Ada, session 2 is waiting." and "Progress" in texts[3]
 
 
 def test_proactive_message_outside_24h_goes_as_approved_template(fake: FakeTwilio):
@@ -352,9 +367,10 @@ def test_21610_unsubscribed_stops_every_send_until_the_learner_writes(bot: Bot, 
     bot.services.conversations.queue(ADA, [Reply("Reminder")])
     bot.services.outbox.flush(ADA)
     assert fake.requests == 2
-    assert "unsubscribed (21610)" in bot.deliveries()[-1]["error"]
+    assert "unsubscribed (21610)" in bot.learner()["parked"]["error"]  # waits (issue 15)
     bot.say("START")
-    assert "Reminders are back on" in fake.wait_for(3)[2]["Body"][0]
+    sent = fake.wait_for(4)
+    assert sent[2]["Body"] == ["Reminder"] and "Reminders are back on" in sent[3]["Body"][0]
 
 
 def test_bad_status_callbacks(bot: Bot, fake: FakeTwilio):
@@ -420,10 +436,9 @@ def test_a_split_reply_failing_midway_never_resends_sent_parts(fake: FakeTwilio,
 def test_a_permanent_4xx_is_not_retried(bot: Bot, fake: FakeTwilio):
     fake.fail(400, code=21211)
     bot.say("I am a new partner")
-    sent = fake.wait_for(1)
-    assert fake.requests == 2 and len(sent) == 1  # the welcome failed, session 1 went out
-    first = bot.deliveries()[0]
-    assert first["status"] == "failed" and "21211" in first["error"]
+    # Issue 15: the welcome failed for good; session 1 waits behind it (parked), unsent
+    assert fake.requests == 1 and fake.messages == [] and bot.deliveries() == []
+    assert "21211" in bot.learner()["parked"]["error"]
 
 
 # --- idempotency, ordering, concurrency --------------------------------------------------------
@@ -644,9 +659,9 @@ def test_a_split_reply_whose_window_closes_midway_is_not_finished_by_template(
     bot.services.outbox.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
     bot.services.outbox.flush_due()
     assert len(fake.messages) == 3
-    record = bot.deliveries()[1]
-    assert record["status"] == "failed" and "window closed after 2" in record["error"]
-    assert len(record["provider_ids"]) == 2
+    parked = bot.learner()["parked"]  # issue 15: waits for the learner, not failed
+    assert parked["seq"] == 2 and "window closed after 2" in parked["error"]
+    assert len(bot.store.deliveries.find_one({"seq": 2})["provider_ids"]) == 2
 
 
 # --- planning details, configuration, restarts -------------------------------------------------

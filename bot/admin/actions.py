@@ -174,7 +174,44 @@ def invite(services: Services, who: str, new: Mapping[str, tuple[str, ...]], now
             phrase=course.enroll[0],
         )
         services.conversations.queue(key, [Reply(text, course_id=course.id)])
-        services.conversations.background(lambda key=key: services.outbox.flush(key))
+        services.conversations.deliver(key)
         audit(services, who, "invite", key, now, course=course.id)
         invited += 1
     return invited
+
+
+def _parked(services: Services, key: str) -> Mapping[str, Any]:
+    parked = _learner(services, key).get("parked")
+    if not parked:
+        raise ActionError("the learner's deliveries are not parked")
+    return parked
+
+
+def retry_delivery(services: Services, who: str, key: str, now: datetime) -> None:
+    """Resume a parked queue: its head reply is tried again now, with a fresh retry budget
+    (after the provider or the learner's address was fixed)."""
+    parked = _parked(services, key)
+    if not services.store.unpark(key, parked["seq"], now):
+        raise ActionError("the parked reply changed meanwhile; reload the page")
+    audit(services, who, "retry delivery", key, now, seq=parked["seq"], error=parked["error"])
+    services.outbox.flush(key)
+
+
+def drop_delivery(services: Services, who: str, key: str, now: datetime) -> None:
+    """Give up on a parked head reply (recorded as `dropped` in deliveries) and send the
+    replies behind it: the admin judged the conversation can go on without it."""
+    parked = _parked(services, key)
+    record = {
+        "learner": key,
+        "channel": key.split(":", 1)[0],
+        "seq": parked["seq"],
+        "status": "dropped",
+        "error": f"dropped by {who}: {parked['error']}",
+        "attempts": parked.get("attempts", 0),
+        "at": now,
+    }
+    head = next((e for e in _learner(services, key)["outbox"] if e["seq"] == parked["seq"]), {})
+    if not services.store.drop_parked(key, parked["seq"], {**record, "reply": head.get("reply")}):
+        raise ActionError("the parked reply changed meanwhile; reload the page")
+    audit(services, who, "drop delivery", key, now, seq=parked["seq"], error=parked["error"])
+    services.outbox.flush(key)

@@ -165,6 +165,7 @@ def blueprint(services: Services) -> Blueprint:
             reports=reports.overview(catalog, _now()),
             now=_now(),
             content_errors=sum(not p.warning for p in services.library.problems),
+            parked=len(services.store.parked_learners()),
         )
 
     # --- learners -----------------------------------------------------------------------
@@ -283,6 +284,37 @@ def blueprint(services: Services) -> Blueprint:
                 _now(),
             ),
         )
+
+    # --- deliveries that wait for an admin ---------------------------------------------
+
+    @bp.get("/deliveries")
+    def deliveries():
+        parked = services.store.parked_learners()
+        for doc in parked:
+            head = next((e for e in doc["outbox"] if e["seq"] == doc["parked"]["seq"]), {})
+            doc["head_html"] = _html(head["reply"]) if head.get("reply") else ""
+            doc["waiting"] = len(doc["outbox"])
+        return render_template("admin/deliveries.html", parked=parked, now=_now())
+
+    @bp.post("/learners/<path:key>/delivery/retry")
+    def retry_delivery(key: str):
+        who = current_admin() or "admin"
+        _run_delivery_action(lambda: actions.retry_delivery(services, who, key, _now()))
+        return redirect(_back(url_for("admin.deliveries")))
+
+    @bp.post("/learners/<path:key>/delivery/drop")
+    def drop_delivery(key: str):
+        who = current_admin() or "admin"
+        _run_delivery_action(lambda: actions.drop_delivery(services, who, key, _now()))
+        return redirect(_back(url_for("admin.deliveries")))
+
+    def _run_delivery_action(run) -> None:
+        try:
+            run()
+        except actions.ActionError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Done: the learner's queue is moving again.", "ok")
 
     @bp.post("/certificates/<code>/revoke")
     def revoke(code: str):

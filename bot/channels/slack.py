@@ -19,6 +19,7 @@ workspace (`SLACK_BOT_TOKEN` for now; see docs/slack.md for the OAuth plan).
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import threading
@@ -64,7 +65,7 @@ from bot.channels.slack_blocks import (
 from bot.channels.slack_shape import slack_id
 from bot.config import Config
 from bot.conversation import Conflict, Handled, inline
-from bot.outbox import DeliveryError, mask
+from bot.outbox import DeliveryError, Parts, Unconfirmed, mask
 from bot.render import to_slack
 from bot.services import Services
 from bot.store import Store
@@ -316,18 +317,63 @@ class SlackSender:
 
     def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
         """Post a reply (several messages when long); returns `channel:ts` of the first."""
+        posted = self._deliver(learner, reply, None)
+        return posted[0] if posted else None
+
+    def send_parts(self, learner: Mapping[str, Any], reply: Reply, parts: Parts) -> list[str]:
+        """Post the messages of `reply` that earlier attempts did not (see `Parts`)."""
+        return self._deliver(learner, reply, parts)
+
+    def _deliver(self, learner: Mapping[str, Any], reply: Reply, parts: Parts | None) -> list[str]:
+        """Post the reply's messages after the `parts` already sent; `channel:ts` of each."""
         key = learner["_id"]
         team, user = address(key)
         client = self.workspaces.client_for(team)
         thread = self._thread_of(key, learner) if reply.kind == "answer" else None
-        first: tuple[str, str] | None = None
-        for message in to_messages(reply, self.config.public_base_url):
-            channel, ts = self._post(client, user, message, thread)
-            first = first or (channel, ts)
-        if first is None:
-            return None
-        self._remember(key, learner, first, session=reply.kind == "session")
-        return f"{first[0]}:{first[1]}"
+        messages = list(to_messages(reply, self.config.public_base_url))
+        posted = list(parts.sent) if parts else []
+        for number, message in enumerate(messages[len(posted) :], start=len(posted) + 1):
+            if parts is not None:
+                parts.renew()
+            try:
+                channel, ts = self._post(client, user, message, thread)
+            except Unconfirmed as exc:
+                raise Unconfirmed(str(exc), exc.fingerprint, last=number == len(messages)) from exc
+            posted.append(f"{channel}:{ts}")
+            if parts is not None and number < len(messages):
+                parts.add(posted[-1])  # the last one is recorded by the outbox
+        if not posted:
+            return []
+        channel, _, ts = posted[0].partition(":")
+        self._remember(key, learner, (channel, ts), session=reply.kind == "session")
+        return posted
+
+    def look_up(self, learner: Mapping[str, Any], fingerprint: str, since: datetime) -> str | None:
+        """`channel:ts` of a message the app posted to the learner since `since` (a minute's
+        margin) whose text is `fingerprint`, in the DM or the session thread an answer goes
+        to: the outbox asks after a `chat.postMessage` whose answer was lost."""
+        key = learner["_id"]
+        team, user = address(key)
+        client = self.workspaces.client_for(team)
+        oldest = f"{since.timestamp() - 60:.6f}"
+        wanted = " ".join(fingerprint.split())
+        try:
+            channel = self.dm_channel(learner) or str(
+                client.conversations_open(users=user)["channel"]["id"]
+            )
+            found = list(client.conversations_history(channel=channel, oldest=oldest)["messages"])
+            thread = self._thread_of(key, learner)
+            if thread is not None:
+                replies = client.conversations_replies(
+                    channel=thread[0], ts=thread[1], oldest=oldest
+                )
+                found += replies["messages"]
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+        for message in found:
+            if " ".join(html.unescape(str(message.get("text") or "")).split()) == wanted:
+                return f"{channel}:{message['ts']}"
+        return None
 
     def _post(
         self,
@@ -357,6 +403,10 @@ class SlackSender:
                 if thread and error in ("thread_not_found", "message_not_found"):
                     return self._post(client, user, message, None)
                 raise
+        except DeliveryError:
+            raise  # from the retry without images or thread, already classified
+        except TimeoutError as exc:  # the request went out; Slack may have posted it
+            raise Unconfirmed(f"slack did not answer: {exc}", message["text"], last=True) from exc
         except Exception as exc:
             raise _delivery_error(exc) from exc
         return str(response.get("channel") or channel), str(response.get("ts") or "")

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -29,12 +29,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
 from bot.channels.twilio_http import NETWORK_ERRORS, TwilioHttp
 from bot.config import Config
 from bot.conversation import Conflict
-from bot.outbox import DeliveryError, Parts, mask
+from bot.outbox import DeliveryError, Parts, Unconfirmed, mask
 from bot.render import to_whatsapp
 from bot.services import Services
 from bot.split import WHATSAPP_LIMIT, split_text
@@ -52,6 +52,7 @@ TEMPLATE_BODY_MAX = 1024  # a Content template's body
 TEMPLATE_VARIABLE_MAX = 900  # the text put into a proactive template's {{1}}
 
 OUTSIDE_WINDOW, UNSUBSCRIBED = 63016, 21610
+LOOKUP_PAGE = 50  # recent messages to a learner searched for one whose answer was lost
 # Twilio error codes that no retry can fix (bad or unreachable recipient, window closed).
 PERMANENT = {21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024}
 
@@ -110,6 +111,10 @@ class Part:
     content_sid: str = ""
     variables: Mapping[str, str] = field(default_factory=dict)
 
+    def fingerprint(self) -> str:
+        """Text Twilio keeps in the message's body, to find it again in a lookup."""
+        return self.variables.get("1", "") if self.content_sid else self.body
+
     def params(self) -> dict[str, Any]:
         if self.content_sid:
             return {
@@ -135,11 +140,19 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+def _ambiguous(exc: BaseException) -> bool:
+    """The request went out but no answer came back (a read timeout, a connection closed
+    after sending): Twilio may have accepted the message, so it must not be sent again
+    blindly. A refused or timed-out connection never carried the request."""
+    return isinstance(exc, ReadTimeoutError | ProtocolError)
+
+
 def _transient(exc: BaseException) -> bool:
-    """Worth retrying at once: rate limits, Twilio's own failures, the network."""
+    """Worth retrying at once: rate limits, Twilio's own failures, a network that never
+    carried the request."""
     if isinstance(exc, TwilioRestException):
         return exc.status == 429 or exc.status >= 500
-    return isinstance(exc, NETWORK_ERRORS)
+    return isinstance(exc, NETWORK_ERRORS) and not _ambiguous(exc)
 
 
 class WhatsAppSender:
@@ -185,7 +198,37 @@ class WhatsAppSender:
 
     def send_parts(self, learner: Mapping[str, Any], reply: Reply, parts: Parts) -> list[str]:
         """Send the messages of `reply` that earlier attempts did not (see `Parts`)."""
-        return self._deliver(learner, reply, parts.sent, parts.add)
+        return self._deliver(learner, reply, parts.sent, parts)
+
+    def look_up(self, learner: Mapping[str, Any], fingerprint: str, since: datetime) -> str | None:
+        """The SID of a message Twilio accepted for this learner since `since` carrying
+        `fingerprint` (its text, or a template's text variable), if any: the outbox asks
+        after a request whose answer was lost, before sending it again."""
+        since = (_utc(since) or self.clock()) - timedelta(minutes=1)
+        try:
+            # Newest first; not filtered by DateSent, which a still-queued message lacks.
+            found = self.messages.list(to=str(learner["_id"]), limit=LOOKUP_PAGE)
+        except (TwilioRestException, HTTPError) as exc:
+            raise DeliveryError(f"twilio lookup failed: {exc}") from exc
+        wanted = " ".join(fingerprint.split())
+        for message in found:
+            created = _utc(message.date_created)
+            if created is not None and created < since:
+                continue
+            if wanted and wanted in " ".join((message.body or "").split()):
+                return str(message.sid)
+        return None
+
+    def combine(self, replies: list[Reply]) -> Reply | None:
+        """Consecutive replies of one turn as one message, or None when they do not make
+        one: media, buttons anywhere but on the last, a notice, or more than one message's
+        worth of text (`WHATSAPP_LIMIT`). Each Twilio message is billed: a turn such as
+        "✅ Correct" + the next question costs one instead of two."""
+        if any(r.media or r.proactive for r in replies) or any(r.buttons for r in replies[:-1]):
+            return None
+        last = replies[-1]
+        merged = replace(last, text="\n\n".join(r.text for r in replies if r.text))
+        return merged if len(self.plan(merged, window_open=True)) == 1 else None
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -208,6 +251,7 @@ class WhatsAppSender:
                     "not sent: the learner's last message is older than 24 hours and no "
                     "approved template is configured (TWILIO_CONTENT_SIDS notify=HX…)",
                     retryable=False,
+                    unreachable=True,
                 )
             # An approved template's variable may not hold line breaks: one line of text.
             line = " ".join(text.split())
@@ -269,14 +313,16 @@ class WhatsAppSender:
         learner: Mapping[str, Any],
         reply: Reply,
         already: list[str],
-        record: Callable[[str], None] | None,
+        parts: Parts | None,
     ) -> list[str]:
         key = str(learner["_id"])
         last = _utc(learner.get("last_inbound_at"))
         gone = _utc((learner.get("whatsapp") or {}).get("unsubscribed_at"))
         if gone is not None and (last is None or gone >= last):
             raise DeliveryError(
-                f"not sent: Twilio reported {mask(key)} unsubscribed (21610)", retryable=False
+                f"not sent: Twilio reported {mask(key)} unsubscribed (21610)",
+                retryable=False,
+                unreachable=True,
             )
         window_open = self.window_open(learner)
         if already and not window_open:
@@ -284,37 +330,58 @@ class WhatsAppSender:
                 f"not sent: the 24-hour window closed after {len(already)} message(s) of this "
                 "reply went out",
                 retryable=False,
+                unreachable=True,
             )
         plan = self.plan(reply, window_open)
         sids = list(already)
         for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
-            sid = self._create(key, part)
+            try:
+                sid = self._create(key, part, parts.renew if parts else None)
+            except Unconfirmed as exc:
+                raise Unconfirmed(str(exc), exc.fingerprint, last=number == len(plan)) from exc
             sids.append(sid)
-            if record is not None and number < len(plan):
-                record(sid)  # the last one is recorded by the outbox with the whole reply
+            if parts is not None and number < len(plan):
+                parts.add(sid)  # the last one is recorded by the outbox with the whole reply
         return sids
 
-    def _create(self, to: str, part: Part) -> str:
-        """One `messages.create`, retried on 429/5xx; failures become DeliveryError."""
+    def _create(self, to: str, part: Part, fence: Callable[[], None] | None = None) -> str:
+        """One `messages.create`, retried on 429/5xx and refused connections (`fence`
+        runs before each try: the outbox's lease check); failures become DeliveryError,
+        a lost answer `Unconfirmed`."""
         params = {
             "to": to,
             "status_callback": self.config.public_base_url + STATUS_PATH,
             **self.origin,
             **part.params(),
         }
+        retrying = self.retrying.copy(before=lambda _: fence()) if fence else self.retrying
         try:
-            message = self.retrying(self.messages.create, **params)
+            message = retrying(self.messages.create, **params)
         except TwilioRestException as exc:
             retryable = _transient(exc) and exc.code not in PERMANENT
             raise DeliveryError(
-                f"twilio {exc.status} (code {exc.code}): {exc.msg}", retryable=retryable
+                f"twilio {exc.status} (code {exc.code}): {exc.msg}",
+                retryable=retryable,
+                unreachable=exc.code in (OUTSIDE_WINDOW, UNSUBSCRIBED),
             ) from exc
         except HTTPError as exc:
+            if _ambiguous(exc):
+                raise Unconfirmed(
+                    f"twilio did not answer: {exc}", part.fingerprint(), last=True
+                ) from exc
             raise DeliveryError(f"twilio unreachable: {exc}", retryable=True) from exc
         return str(message.sid)
 
 
 # --- webhooks ---------------------------------------------------------------------------------
+
+
+def _press_id(pressed_on: str, payload: str | None) -> str:
+    """The message id of a button press: one per button per message, so a double tap (two
+    MessageSids for the same press) changes the learner's state once. "" for typed text."""
+    if not payload or not _SID.match(pressed_on):
+        return ""
+    return f"twilio-press:{pressed_on}:{payload[:100]}"
 
 
 def _replaces(state: str) -> list[str] | None:
@@ -382,6 +449,7 @@ def blueprint(services: Services) -> Blueprint:
             abort(400, "From must be a WhatsApp address such as whatsapp:+15551234567")
         count = request.form.get("NumMedia", "0").strip()
         payload = form_text("ButtonPayload") or form_text("ListId") or None
+        pressed_on = form_text("OriginalRepliedMessageSid")
         text = request.form.get("Body", "")
         if not payload and not text.strip():
             text = form_text("ButtonText") or form_text("ListTitle")
@@ -393,7 +461,7 @@ def blueprint(services: Services) -> Blueprint:
                     text=text,
                     payload=payload,
                     name=form_text("ProfileName")[:80],
-                    message_id=f"twilio-{sid}",
+                    message_id=_press_id(pressed_on, payload) or f"twilio-{sid}",
                     media_count=_small_int(count) or 0,
                 )
             )
@@ -417,11 +485,16 @@ def blueprint(services: Services) -> Blueprint:
         if state in FAILURES:
             fields.update(status="failed", error=f"twilio {state} (code {code})")
         record = services.store.delivery_status(sid, state, _replaces(state), fields)
-        if record is None:
-            log.info("whatsapp: status %s for unknown message %s", state, sid)
         key = record["learner"] if record else learner_key(request.form.get("To", ""))
+        if record is None and key and services.store.confirm_by_callback(key, sid, now):
+            log.info("whatsapp: status %s settles the unconfirmed message %s", state, sid)
+        elif record is None:
+            log.info("whatsapp: status %s for unknown message %s", state, sid)
         if key and code == OUTSIDE_WINDOW:
-            services.store.flag_learner(key, {"whatsapp.window_closed_at": now})
+            # The window was closed when *that* message went out; a learner who wrote since
+            # has reopened it (a late report must not fail the answer to a new question).
+            sent_at = _utc((record or {}).get("at")) or now
+            services.store.flag_learner(key, {"whatsapp.window_closed_at": min(sent_at, now)})
         if key and code == UNSUBSCRIBED:
             services.store.flag_learner(key, {"opted_out": True, "whatsapp.unsubscribed_at": now})
         return Response(status=204)

@@ -13,7 +13,10 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, Reply]] = []
+        self.failures: list[Exception] = []  # raised, in order, by the next sends
 
     def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
+        if self.failures:
+            raise self.failures.pop(0)
         self.sent.append((str(learner.get("_id")), reply))
         return f"fake-{len(self.sent)}"

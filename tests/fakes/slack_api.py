@@ -5,8 +5,9 @@ It answers the methods Trainbot calls (`auth.test`, `users.info`, `chat.postMess
 posts, records every request, and checks Block Kit the way Slack does (`invalid_blocks`
 past 50 blocks, a section over 3,000 characters, repeated ids…), so a renderer bug fails a
 test instead of passing silently. Tests can script failures (`ratelimited` with
-`Retry-After`, `invalid_blocks`, …), delays, and hangs (no answer at all, then the
-connection closed).
+`Retry-After`, `invalid_blocks`, …), delays, hangs (no answer at all, then the
+connection closed) and lost answers (`lose_next`: the call is carried out, its answer never
+arrives). `conversations.open`, `.history` and `.replies` read back what was posted.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class FakeSlackAPI:
         self.views: dict[str, dict[str, Any]] = {}
         self.delays: dict[str, float] = {}
         self._hangs: dict[str, list[float]] = {}
+        self._losses: dict[str, list[float]] = {}
         self._scripted: dict[str, list[Scripted]] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
@@ -202,6 +204,12 @@ class FakeSlackAPI:
 
     # --- what was received -------------------------------------------------------------
 
+    def lose_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are carried out (a message is posted), then
+        their answers are held `seconds` and the connections closed unanswered."""
+        with self._changed:
+            self._losses.setdefault(method, []).extend([seconds] * times)
+
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:
             return [c for c in self.calls if c.method == method]
@@ -273,6 +281,12 @@ class FakeSlackAPI:
         with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
+            losses = self._losses.get(method)
+            lose = losses.pop(0) if losses else None
+        if lose is not None:
+            time.sleep(lose)
+            http.close_connection = True
+            return
         payload = (
             b"ok" if method == "response_url" and body.get("ok") else json.dumps(body).encode()
         )
@@ -305,8 +319,9 @@ class FakeSlackAPI:
         return 200, handler(params), {}
 
     def _next_ts(self) -> str:
+        """Unique and growing, in seconds of real time as Slack's are (`oldest` filters)."""
         n = next(self._ts)
-        return f"{1767600000 + n}.{n:06d}"
+        return f"{int(time.time())}.{n:06d}"
 
     def _m_auth_test(self, params: dict) -> dict:
         return {
@@ -350,6 +365,35 @@ class FakeSlackAPI:
         with self._changed:
             self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_conversations_open(self, params: dict) -> dict:
+        user = str(params.get("users") or "")
+        return {"ok": True, "channel": {"id": "D" + user[1:]}}
+
+    def _m_conversations_history(self, params: dict) -> dict:
+        return {"ok": True, "messages": self._read(params, thread=None), "has_more": False}
+
+    def _m_conversations_replies(self, params: dict) -> dict:
+        messages = self._read(params, thread=str(params.get("ts") or ""))
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    def _read(self, params: dict, thread: str | None) -> list[dict[str, Any]]:
+        """Messages of a channel after `oldest`, newest first: top-level ones, or those of
+        the thread started by message `thread` (the parent included, as Slack does)."""
+        channel, oldest = str(params.get("channel")), float(params.get("oldest") or 0)
+        with self._changed:
+            found = [
+                m
+                for (where, ts), m in self.messages.items()
+                if where == channel
+                and float(ts) > oldest
+                and (
+                    (m.get("thread_ts") in (None, ts))
+                    if thread is None
+                    else thread in (ts, m.get("thread_ts"))
+                )
+            ]
+        return sorted(found, key=lambda m: float(m["ts"]), reverse=True)
 
     def _m_chat_update(self, params: dict) -> dict:
         key = (str(params.get("channel")), str(params.get("ts")))

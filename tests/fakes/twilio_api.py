@@ -5,6 +5,11 @@ in arrival order) and answers with a JSON message resource. Tests queue failures
 answer like Twilio under load (`fail(500)`) or when a recipient cannot be reached
 (`fail(400, code=21610)`), and network faults: `hang` (no answer until the client has
 timed out; the message is not accepted) and `drop` (the connection closes unanswered).
+Provider misbehaviour: `lose` (the message is accepted, the answer never arrives),
+`outage` (every request fails while a condition holds, say a hand-moved clock's time) and
+`on_request` (runs before each answer: a slow provider advances the bot's clock). `GET
+…/Messages.json` lists accepted messages, newest first (filters `To`, `From`), as the
+real client's `messages.list` asks for them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +40,9 @@ class FakeTwilio:
         self.targets: list[str] = []  # request targets as sent (absolute through a proxy)
         self.script: deque[tuple[int, int] | tuple[str, float] | None] = deque()
         self.retry_after: str | None = None
+        self.down: Callable[[], int | None] = lambda: None  # an outage's status, if any
+        self.on_request: Callable[[], None] = lambda: None
+        self.lookups = 0
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -59,6 +70,15 @@ class FakeTwilio:
         """Close the next `times` connections without an answer."""
         self.script.extend([("drop", 0.0)] * times)
 
+    def lose(self, seconds: float, times: int = 1) -> None:
+        """Accept the next `times` messages but hold their answers `seconds`, then close
+        the connections unanswered (the client times out on a message Twilio has)."""
+        self.script.extend([("lose", seconds)] * times)
+
+    def outage(self, status: int, while_: Callable[[], bool]) -> None:
+        """Answer every message request with `status` while `while_()` is true."""
+        self.down = lambda: status if while_() else None
+
     def accept(self, times: int = 1) -> None:
         """Let the next `times` requests through (to place a failure after them)."""
         self.script.extend([None] * times)
@@ -68,6 +88,20 @@ class FakeTwilio:
         with self.changed:
             self.changed.wait_for(lambda: len(self.messages) >= count, timeout)
             return list(self.messages)
+
+    def resource(self, sid: str, form: dict[str, list[str]]) -> dict[str, Any]:
+        """The JSON message resource Twilio answers (and lists) for an accepted message."""
+        now = datetime.now(UTC)
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "status": "queued",
+            "to": form.get("To", [""])[0],
+            "from": form.get("From", [""])[0],
+            "body": form.get("Body", [""])[0] or form.get("ContentVariables", [""])[0],
+            "num_media": str(len(form.get("MediaUrl", []))),
+            "date_created": format_datetime(now, usegmt=True),
+        }
 
     def texts(self) -> list[str]:
         return [m.get("Body", [""])[0] for m in self.messages]
@@ -98,32 +132,48 @@ class FakeTwilio:
                     return self._json(401, {"code": 20003, "message": "Authenticate"})
                 if urlsplit(self.path).path != expected:
                     return self._json(404, {"code": 20404, "message": "Not found"})
-                if failure and isinstance(failure[0], str):
+                fake.on_request()
+                if failure and failure[0] in ("hang", "drop"):
                     time.sleep(failure[1])
                     self.close_connection = True
                     return None
-                if failure:
+                if failure and failure[0] != "lose":
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
+                if status := fake.down():
+                    return self._json(status, {"code": 20500, "message": "fake outage"})
                 sid = "SM" + uuid.uuid4().hex
+                resource = fake.resource(sid, form)
                 with fake.changed:
-                    fake.messages.append({**form, "sid": sid})
+                    fake.messages.append({**form, "sid": sid, "resource": resource})
                     fake.changed.notify_all()
-                self._json(
-                    201,
-                    {
-                        "sid": sid,
-                        "account_sid": fake.account_sid,
-                        "status": "queued",
-                        "to": form.get("To", [""])[0],
-                        "from": form.get("From", [""])[0],
-                        "body": form.get("Body", [""])[0],
-                        "num_media": str(len(form.get("MediaUrl", []))),
-                    },
-                )
+                if failure is None or failure[0] != "lose":
+                    return self._json(201, resource)
+                time.sleep(failure[1])
+                self.close_connection = True
+                return None
 
-            def _json(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps({"status": status, **body}).encode()
+            def do_GET(self) -> None:
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                url = urlsplit(self.path)
+                if self.headers.get("Authorization") != fake.auth:
+                    return self._json(401, {"code": 20003, "message": "Authenticate"})
+                if url.path != expected:
+                    return self._json(404, {"code": 20404, "message": "Not found"})
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                with fake.changed:
+                    fake.lookups += 1
+                    found = [
+                        m["resource"]
+                        for m in fake.messages
+                        if query.get("To", m["resource"]["to"]) == m["resource"]["to"]
+                        and query.get("From", m["resource"]["from"]) == m["resource"]["from"]
+                    ]
+                page = found[-int(query.get("PageSize", 50)) :][::-1]
+                self._json(200, {"messages": page, "next_page_uri": None}, bare=True)
+
+            def _json(self, status: int, body: dict[str, Any], bare: bool = False) -> None:
+                data = json.dumps(body if bare else {"status": status, **body}).encode()
                 self.send_response(status)
                 if status == 429 and fake.retry_after is not None:
                     self.send_header("Retry-After", fake.retry_after)
