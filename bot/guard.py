@@ -17,21 +17,24 @@ import threading
 from limits import parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from pymongo import uri_parser
 
 from bot.config import Config
 
 log = logging.getLogger(__name__)
 
 
-def storage_uri(config: Config) -> str:
-    """Where the counters live: `RATELIMIT_STORAGE_URI`, else the MongoDB server, else
-    this process's memory."""
+def limits_for(config: Config) -> Limits:
+    """The counters for this configuration: in `RATELIMIT_STORAGE_URI`, else on the MongoDB
+    server (database `<the bot's database>_limits`, so deployments sharing a server do not
+    share counters), else in this process's memory."""
     explicit = config.extra.get("RATELIMIT_STORAGE_URI", "").strip()
     if explicit:
-        return explicit
+        return Limits(explicit)
     if config.mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
-        return config.mongodb_uri
-    return "memory://"
+        database = uri_parser.parse_uri(config.mongodb_uri).get("database") or "trainbot"
+        return Limits(config.mongodb_uri, database_name=f"{database}_limits")
+    return Limits()
 
 
 class Limits:
@@ -39,8 +42,9 @@ class Limits:
     clock and CLI commands build services too, and never count anything; and `limits`'
     MongoDB storage connects even when it is only garbage-collected)."""
 
-    def __init__(self, storage: Storage | str = "memory://") -> None:
+    def __init__(self, storage: Storage | str = "memory://", **options: str) -> None:
         self._storage = storage
+        self._options = options  # for `limits.storage_from_string`
         self._window: MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
 
@@ -49,7 +53,9 @@ class Limits:
         with self._lock:
             if self._window is None:
                 spec = self._storage
-                storage = storage_from_string(spec) if isinstance(spec, str) else spec
+                storage = (
+                    storage_from_string(spec, **self._options) if isinstance(spec, str) else spec
+                )
                 if not isinstance(storage, Storage):
                     raise ValueError(f"{spec!r} is an async storage; use a synchronous one")
                 self._window = MovingWindowRateLimiter(storage)

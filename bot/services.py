@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
 from bot.engagement import Engagement, build_engagement
-from bot.guard import FailureLimiter, Limits, storage_uri
+from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 
@@ -98,5 +98,5 @@ def build_services(
 
         engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
     config.log_channels()
-    limits = Limits(storage_uri(config))
+    limits = limits_for(config)
     return Services(config, store, library, outbox, conversations, engagement, limits)

@@ -3,24 +3,19 @@
 Two OS processes, each building the whole app on the same `MONGODB_URI` (as two gunicorn
 workers or two hosts do), share one sign-in failure budget: wrong tokens sent to either
 count together, and the right token still gets in. On main each process kept its own
-counts in memory, so N workers gave an attacker N budgets. The server is SecantusDB
-(`secantusd-py`, a test dependency), started here on 127.0.0.1.
+counts in memory, so N workers gave an attacker N budgets. The server is the suite's
+MongoDB over the wire (`tests/wire.py`: SecantusDB on 127.0.0.1, or MONGODB_URI's).
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.admin_app import TOKEN
 from tests.conftest import ROOT, quizless_sample
+from tests.wire import Wire
 
 WORKER = """
 import json, re, sys
@@ -39,39 +34,6 @@ print(json.dumps({"wrong": codes, "right": right}))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def mongodb_uri() -> Iterator[str]:
-    server = Path(sys.executable).parent / "secantusd-py"  # installed with the test extras
-    if not server.is_file():
-        pytest.skip("secantusd-py (pip install secantusdb) is not installed")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(server), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("secantusd-py did not start")
-        yield f"mongodb://127.0.0.1:{port}/trainbot?retryWrites=false"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def _worker(uri: str, guesses: int) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", WORKER, uri, str(quizless_sample()), TOKEN, str(guesses)],
@@ -84,10 +46,16 @@ def _worker(uri: str, guesses: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_sign_in_failures_count_across_processes(mongodb_uri: str):
+def test_sign_in_failures_count_across_processes(wire: Wire):
     """Regression (issue 16): per-process counters gave every worker its own budget."""
-    first = _worker(mongodb_uri, 3)
-    second = _worker(mongodb_uri, 3)
+    name = wire.fresh_name("trainbot_limits")
+    try:
+        first = _worker(wire.database_uri(name), 3)
+        second = _worker(wire.database_uri(name), 3)
+        assert f"{name}_limits" in wire.client.list_database_names()  # the counters
+    finally:
+        wire.client.drop_database(name)
+        wire.client.drop_database(f"{name}_limits")
     assert first["wrong"] == [401, 401, 401]
     assert second["wrong"] == [401, 401, 429]  # the sixth wrong token overall
     assert first["right"] == second["right"] == 302  # the right token always gets in
