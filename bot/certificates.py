@@ -4,8 +4,9 @@ A certificate is a document in `certificates` keyed by an unguessable code (16 c
 from an unambiguous alphabet, ~78 bits from `secrets`). One is issued per completion of a
 course whose `course.yaml` has `certificate:` settings; a course without them awards none.
 The PDF (fpdf2, QR code from segno's matrix) and the public verification page are served
-by the blueprint below; the page says valid / expired / revoked and the course, and nothing
-about the learner.
+by the blueprint below; the page says valid / expired / revoked, the course, and the
+holder's name as the PDF prints it (whoever checks a certificate must see whose it is; the
+code is unguessable and only its holder hands it out), never a phone number or learner key.
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ PAGE = """<!doctype html>
 <meta name="robots" content="noindex"></head>
 <body style="font-family: sans-serif; max-width: 36rem; margin: 3rem auto">
 <h1>Certificate {{ status }}</h1>
+<p>Awarded to <strong>{{ cert.name }}</strong></p>
 <p><strong>{{ cert.title }}</strong>: {{ cert.course_title }}</p>
 <p>Code {{ cert.code }} · issued {{ issued }}
 {% if expires %} · valid until {{ expires }}{% endif %}</p>

@@ -41,7 +41,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, envvar="PORT", show_default=True, type=int, help="or PORT")
 @click.option(
     "--workers",
     default=0,
@@ -64,6 +64,8 @@ def serve(host: str, port: int, workers: int) -> None:
             "the embedded store has one owner process: use --workers 1 or set MONGODB_URI"
         )
     base = f"http://{host}:{port}"
+    if not config.extra.get("PUBLIC_BASE_URL"):  # links (certificates, QR codes) point here
+        config = dataclasses.replace(config, public_base_url=base)
     # Decided here, before gunicorn forks, so every worker agrees on the generated token.
     config = dataclasses.replace(
         signin.with_credential(config), simulator=config.simulator_for(host)

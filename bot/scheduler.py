@@ -3,6 +3,7 @@ store, whose memory another process cannot see."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,7 +27,9 @@ def jobs(services: Services) -> dict[str, object]:
 
 
 def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler:
-    """A scheduler with every job registered (not started)."""
+    """A scheduler with every job registered (not started). APScheduler logs each run at
+    INFO (several lines every 10 s); only its warnings and errors reach the log."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     for name, job in jobs(services).items():
         seconds = UPKEEP_SECONDS if name == "store" else RETRY_SECONDS

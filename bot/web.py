@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from flask import Flask, abort, jsonify
+from flask import Flask, abort, jsonify, redirect
 from pymongo.errors import PyMongoError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
@@ -87,6 +87,11 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         to retry (the message id makes the retry safe) instead of a 500 with a traceback."""
         log.error("store unavailable: %s: %s", type(exc).__name__, exc)
         return jsonify({"error": "temporarily unavailable, please retry"}), 503
+
+    @app.get("/")
+    def home():
+        """Where a person who opens the bot's address wants to go."""
+        return redirect("/simulator" if config.simulator else "/admin")
 
     @app.get("/readyz")
     def readyz():

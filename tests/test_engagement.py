@@ -363,7 +363,9 @@ def test_completion_issues_a_certificate_with_a_verifiable_pdf(bot, clock):
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "Certificate valid" in body and "Partner Onboarding" in body
-    assert "Zo" not in body and "console" not in body  # nothing about the learner
+    # issue 17: the page names the holder (it did not), as the PDF does, never their key
+    assert "Awarded to <strong>Zoë Ádám</strong>" in body
+    assert "console" not in body and KEY not in body
 
 
 def test_certificate_expires_and_can_be_revoked(bot, clock):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import pymongo
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from bot.config import Config
 from bot.store import Store
 from bot.web import create_app
+from tests.conftest import fresh_data_dir
 
 
 @pytest.fixture
@@ -139,3 +142,12 @@ def test_media_is_served_only_from_media_folders(client, path, status):
 def test_simulator_can_be_switched_off():
     app = create_app(Config.from_env({"SIMULATOR": "off"}, dotenv=None))
     assert app.test_client().get("/simulator").status_code == 404
+
+
+def test_the_root_leads_to_the_simulator_or_the_admin(client, config):
+    """Issue 17: `/` was a 404 for whoever opened the printed address."""
+    assert client.get("/").headers["Location"].endswith("/simulator")
+    hidden = create_app(
+        replace(config, simulator=False, data_dir=Path(fresh_data_dir()))
+    ).test_client()
+    assert hidden.get("/").headers["Location"].endswith("/admin")
