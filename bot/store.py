@@ -79,12 +79,22 @@ def changed(before: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, A
     return {k: v for k, v in fields.items() if before.get(k, _ABSENT) != v}
 
 
+# Single-document reads the guarded read-modify-write relies on (`load` is a find_one).
+# mongomock changes a stored document in place, key by key, so a read copying it while a
+# write is under way could see the new `version` with old state, and its commit would
+# then pass the guard and lose the other write (seen once, in a full-suite run on a busy
+# machine, by the concurrency contract test). Cursors (`find`, `aggregate`) stay unlocked:
+# reports and admin pages read many documents and must not hold the webhooks up; none of
+# them writes back.
+LOCKED_READS = frozenset({"find_one", "count_documents", "distinct", "estimated_document_count"})
+
+
 class _AtomicCollection:
     """An embedded collection whose writes are atomic, as on a MongoDB server.
 
     mongomock matches a filter and applies the update in two steps, so two threads can
-    both pass a `version` guard; the engine's lock around writes restores the guarantee
-    the store relies on. Reads need no lock.
+    both pass a `version` guard; the engine's lock around writes (and the reads in
+    `LOCKED_READS`) restores the guarantees the store relies on.
     """
 
     def __init__(self, collection: Any, lock: threading.RLock) -> None:
@@ -93,7 +103,7 @@ class _AtomicCollection:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._collection, name)
-        if name not in WRITES:
+        if name not in WRITES and name not in LOCKED_READS:
             return attr
 
         def locked(*args: Any, **kwargs: Any) -> Any:
