@@ -3,6 +3,12 @@
 This is the only place that calls `flows.step`. Channels build an `Inbound` and call
 `Conversations.handle`; what happens after the state is saved (delivery, the assistant)
 runs through `background`, a thread pool in the web app and inline in the console.
+
+Effects (an answer to write, a certificate to issue, the reminder ladder to restart) are
+committed with the state, in the learner's `effects` list, and leave it only when done:
+by the same write that queues their replies, so a performer that dies at any instant
+leaves the effect to be performed again (`perform_due`, the clock's job; at once when
+the embedded store's owner starts), and a replay never queues its replies twice.
 """
 
 from __future__ import annotations
@@ -11,18 +17,28 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.assistant import Assistant
 from bot.content import Library
 from bot.observability import HANDLE_SECONDS, INBOUND_DROPPED, MESSAGES_IN
-from bot.outbox import Outbox, channel_of, reply_to_doc
+from bot.outbox import Outbox, channel_of, reply_from_doc, reply_to_doc
 from bot.privacy import mask
 from bot.store import Store
-from flows.events import Ask, Effect, Grade, Graded, Inbound, Reply
+from flows.events import (
+    Ask,
+    CourseCompleted,
+    Effect,
+    Grade,
+    Graded,
+    Inbound,
+    Reply,
+    SendCertificate,
+)
 from flows.machine import step
 from flows.ratelimit import Admission, admit
 from flows.state import Learner, from_doc, to_doc
@@ -32,6 +48,11 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4000  # longer messages are cut before they reach the flows
 RETRY_PENDING = 300.0  # seconds a retry handed to a lane counts as pending (monotonic)
 COMMIT_ATTEMPTS = 8
+EFFECT_STALE = timedelta(seconds=60)  # an effect still pending this long lost its performer
+SEEN = "Seen"  # the effect of every message: restart the learner's reminder ladder
+EFFECTS: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (Ask, Grade, CourseCompleted, SendCertificate)
+}
 
 Background = Callable[[Callable[[], object]], None]
 
@@ -55,7 +76,7 @@ class Engagement(Protocol):
 
     def seen(self, learner: Learner) -> None: ...
 
-    def on_effect(self, key: str, effect: Effect) -> None: ...
+    def on_effect(self, key: str, effect: Effect, done: str | None = None) -> None: ...
 
 
 Decide = Callable[[dict[str, Any]], tuple[list[Reply], dict[str, Any]] | None]
@@ -127,6 +148,7 @@ class Conversations:
                 self._log_inbound(inbound, now, status="dropped: flood")
                 return Handled("rate_limited")
             outcome = admission.outcome or step(admission.learner, catalog, inbound, now)
+            effects = self._pending(inbound, outcome.effects, now)
             commit = self.store.commit(
                 inbound.key,
                 doc,
@@ -134,6 +156,7 @@ class Conversations:
                 [reply_to_doc(r) for r in outcome.replies],
                 inbound.message_id or None,
                 now,
+                effects=effects,
             )
             if commit.status == "duplicate":
                 return Handled("duplicate")
@@ -149,18 +172,54 @@ class Conversations:
         if inbound.message_id:
             self.store.remember_inbound(inbound.key, inbound.message_id, now)
         self._log_inbound(inbound, now)
-        engagement = self.engagement
-        for effect in outcome.effects:
-            if isinstance(effect, Ask):
-                self._run(lambda ask=effect: self._answer(inbound.key, ask), "assistant")
-            elif isinstance(effect, Grade):
-                self._run(lambda grade=effect: self._grade(inbound.key, grade), "assistant")
-            elif engagement is not None:
-                self._run(lambda e=effect: engagement.on_effect(inbound.key, e))
-        if engagement is not None:
-            self._run(lambda: engagement.seen(outcome.learner))
+        for entry in effects:
+            self._perform_later(inbound.key, entry)
         self.deliver(inbound.key)
         return Handled("ok", outcome.replies)
+
+    def _pending(
+        self, inbound: Inbound, effects: tuple[Effect, ...], now: datetime
+    ) -> list[dict[str, Any]]:
+        """This turn's effects as the entries committed with it (ids unique per message)."""
+        kept: list[dict[str, Any]] = [
+            _effect_doc(e)
+            for e in effects
+            if isinstance(e, Ask | Grade) or self.engagement is not None
+        ]
+        if self.engagement is not None:
+            kept.append({"kind": SEEN})
+        tag = inbound.message_id or uuid.uuid4().hex
+        return [{"id": f"{tag}#{n}", "effect": e, "at": now} for n, e in enumerate(kept)]
+
+    def _perform_later(self, key: str, entry: Mapping[str, Any]) -> None:
+        lane = "assistant" if entry["effect"]["kind"] in ("Ask", "Grade") else "default"
+        self._run(lambda: self._perform(key, entry), lane)
+
+    def _perform(self, key: str, entry: Mapping[str, Any]) -> None:
+        """Do one committed effect, then forget it (effects that queue replies forget it in
+        that same write; see the module's docstring)."""
+        effect_id, doc = entry["id"], entry["effect"]
+        if doc["kind"] == SEEN:
+            if self.engagement is not None:
+                self.engagement.seen(from_doc(key, self.store.load(key)))
+        else:
+            effect = _effect(doc)
+            if isinstance(effect, Ask):
+                self._answer(key, effect, effect_id)
+            elif isinstance(effect, Grade):
+                self._grade(key, effect)
+            elif self.engagement is not None:
+                self.engagement.on_effect(key, effect, effect_id)
+        self.store.effect_done(key, effect_id)
+
+    def perform_due(self, stale: timedelta = EFFECT_STALE) -> int:
+        """The clock's job: perform again the effects still pending `stale` after their
+        turn (their performer died; on the embedded store's start, with `stale` 0, every
+        pending effect is a dead process's). How many were handed over."""
+        due = self.store.effects_due(self.clock() - stale)
+        for key, entry in due:
+            self._perform_later(key, entry)
+        return len(due)
 
     def deliver(self, key: str) -> None:
         """Flush the learner's outbox in the background, on its channel's own lane (a
@@ -211,27 +270,38 @@ class Conversations:
             }
         )
 
-    def queue(self, key: str, replies: list[Reply]) -> None:
-        """Append replies that no inbound message produced (answers, reminders)."""
-        self.queue_decided(key, lambda _: (replies, {}))
+    def queue(self, key: str, replies: list[Reply], done: str | None = None) -> None:
+        """Append replies that no inbound message produced (answers, reminders); `done`:
+        the effect they perform (see `queue_decided`)."""
+        self.queue_decided(key, lambda _: (replies, {}), done)
 
-    def queue_decided(self, key: str, decide: Decide) -> bool:
+    def queue_decided(self, key: str, decide: Decide, done: str | None = None) -> bool:
         """Queue replies decided from the learner's latest document, with any fields they
         set, in one guarded write; a conflicting write (say, STOP) makes `decide` run again
-        on the new document. Returns whether anything was queued."""
+        on the new document. With `done`, the replies perform that pending effect: nothing
+        is queued once it is no longer pending (another performer did it), and the same
+        write forgets it. Returns whether anything was queued."""
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(key)
+            if doc is not None and done and done not in _effect_ids(doc):
+                return False
             decided = decide(doc) if doc is not None else None
             if decided is None:
                 return False
             replies, fields = decided
             if self.store.commit(
-                key, doc, fields, [reply_to_doc(r) for r in replies], None, self.clock()
+                key,
+                doc,
+                fields,
+                [reply_to_doc(r) for r in replies],
+                None,
+                self.clock(),
+                done=done,
             ).ok:
                 return True
         raise Conflict(key)
 
-    def _answer(self, key: str, ask: Ask) -> None:
+    def _answer(self, key: str, ask: Ask, done: str | None = None) -> None:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
@@ -239,7 +309,7 @@ class Conversations:
         # Channels that thread answers (Slack) recognise them by kind; `then` is what the
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")
-        self.queue(key, [tagged, *ask.then])
+        self.queue(key, [tagged, *ask.then], done)
         self.deliver(key)
 
     def _grade(self, key: str, effect: Grade) -> None:
@@ -277,3 +347,24 @@ class Conversations:
 
         lanes = getattr(self.background, "lane", None)
         (lanes(lane) if lanes is not None else self.background)(logged)
+
+
+def _effect_doc(effect: Effect) -> dict[str, Any]:
+    """An effect as stored with the turn that made it."""
+    doc = {"kind": type(effect).__name__, **asdict(effect)}
+    if isinstance(effect, Ask):
+        doc["then"] = [reply_to_doc(r) for r in effect.then]
+    return doc
+
+
+def _effect(doc: Mapping[str, Any]) -> Effect:
+    """An effect read back (`_effect_doc`'s inverse)."""
+    fields = {k: v for k, v in doc.items() if k != "kind"}
+    if doc["kind"] == "Ask":
+        fields["then"] = tuple(reply_from_doc(r) for r in fields.get("then", ()))
+    effect: Effect = EFFECTS[doc["kind"]](**fields)
+    return effect
+
+
+def _effect_ids(doc: Mapping[str, Any]) -> set[str]:
+    return {entry.get("id", "") for entry in doc.get("effects", ())}

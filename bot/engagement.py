@@ -85,11 +85,11 @@ class Engagement:
             {"learner": learner.key, "rung": 0, "anchor": learner.last_inbound_at},
         )
 
-    def on_effect(self, key: str, effect: Effect) -> None:
-        """Issue or re-send certificates."""
+    def on_effect(self, key: str, effect: Effect, done: str | None = None) -> None:
+        """Issue or re-send certificates (`done`: the pending effect this performs)."""
         if isinstance(effect, CourseCompleted | SendCertificate):
             just_completed = isinstance(effect, CourseCompleted)
-            self.send_certificate(key, effect.course_id, just_completed)
+            self.send_certificate(key, effect.course_id, just_completed, done)
 
     # --- reminders ----------------------------------------------------------------------
 
@@ -157,9 +157,13 @@ class Engagement:
 
     # --- certificates -------------------------------------------------------------------
 
-    def send_certificate(self, key: str, course_id: str, just_completed: bool = False) -> None:
+    def send_certificate(
+        self, key: str, course_id: str, just_completed: bool = False, done: str | None = None
+    ) -> None:
         """Send the learner their certificate for a completed course, issuing it first when
-        needed; a course without certificate settings awards none (nothing is sent)."""
+        needed; a course without certificate settings awards none (nothing is sent).
+        Issuing is idempotent (one certificate per completion); `done` makes the message
+        go out once however often the effect is performed."""
         learner = from_doc(key, self.store.load(key))
         course = self.library.current().get(course_id)
         completed_at = learner.progress_in(course_id).completed_at
@@ -171,11 +175,11 @@ class Engagement:
             return
         if cert.get("revoked"):
             self.conversations.queue(
-                key, [Reply(say("certificate_revoked", course, course=course.title))]
+                key, [Reply(say("certificate_revoked", course, course=course.title))], done
             )
             self.conversations.deliver(key)
             return
-        self.conversations.queue(key, [self._certificate_reply(cert, course)])
+        self.conversations.queue(key, [self._certificate_reply(cert, course)], done)
         if cert["expires"] is not None:
             self._schedule_expiry(learner, course, cert, now)
         if just_completed and cert["issued"] == now:  # issued by this call, not before

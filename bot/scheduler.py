@@ -19,6 +19,7 @@ UPKEEP_SECONDS = 60  # the embedded store's TTL expiry and compaction (MongoDB's
 def jobs(services: Services) -> dict[str, object]:
     """Every clock job by name; `trainbot clock --once` runs them all once."""
     named: dict[str, object] = {"deliveries": services.conversations.deliver_due}
+    named["effects"] = services.conversations.perform_due
     if services.engagement is not None:
         named["engagement"] = services.engagement.run_due
     if (engine := services.store.engine) is not None:

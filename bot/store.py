@@ -216,12 +216,16 @@ class Store:
         replies: list[dict[str, Any]],
         message_id: str | None,
         now: datetime,
+        effects: Sequence[Mapping[str, Any]] = (),
+        done: str | None = None,
     ) -> Commit:
         """Write new state and queue replies atomically, if nobody wrote in between.
 
         `before` is the document the state was computed from (None for a new learner).
         The write fails with `conflict` when the version moved on, and with `duplicate`
         when `message_id` was already processed; the caller reloads and decides.
+        `effects` (what must happen after this turn: an answer, a certificate) are kept
+        with the state until performed; `done` names one performed by this write.
         """
         version = int(before.get("version", 0)) if before else 0
         first = int(before.get("seq", 0)) + 1 if before else 1
@@ -240,6 +244,7 @@ class Store:
                         "outbox": entries,
                         "created_at": now,
                         "processed": [message_id] if message_id else [],
+                        "effects": list(effects),
                     }
                 )
                 return Commit("ok", seqs)
@@ -251,7 +256,12 @@ class Store:
             if message_id:
                 guard["processed"] = {"$ne": message_id}
                 push["processed"] = {"$each": [message_id], "$slice": -PROCESSED_KEPT}
-            result = self.learners.update_one(guard, {"$set": fields, "$push": push})
+            update: dict[str, Any] = {"$set": fields, "$push": push}
+            if effects:
+                push["effects"] = {"$each": list(effects)}
+            elif done:
+                update["$pull"] = {"effects": {"id": done}}
+            result = self.learners.update_one(guard, update)
         except DuplicateKeyError:
             result = None
         if result is not None and result.matched_count == 1:
@@ -261,6 +271,24 @@ class Store:
         if message_id and message_id in latest.get("processed", ()):
             return Commit("duplicate")
         return Commit("conflict")
+
+    def effects_due(self, before: datetime, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """Effects committed at or before `before` and not yet performed, as (learner,
+        entry): their performer died, or was lost with its process."""
+        found = self.learners.find(
+            {"effects": {"$elemMatch": {"at": {"$lte": before}}}}, {"effects": 1}
+        ).limit(limit)
+        return [
+            (doc["_id"], entry)
+            for doc in found
+            for entry in doc.get("effects", ())
+            if _aware(entry["at"]) <= before
+        ]
+
+    def effect_done(self, key: str, effect_id: str) -> None:
+        """Forget a performed effect (one that queued nothing: `commit(done=…)` does the
+        same in the write that queues an effect's replies)."""
+        self.learners.update_one({"_id": key}, {"$pull": {"effects": {"id": effect_id}}})
 
     def seen_inbound(self, key: str, message_id: str) -> bool:
         """Whether this inbound message id was processed within `INBOUND_KEPT_DAYS` (the
@@ -628,3 +656,8 @@ class Store:
         """Recorded questions, newest first, optionally of one course."""
         query = {"course": course_id} if course_id else {}
         return list(self.questions.find(query, {"_id": 0}).sort("at", -1).limit(limit))
+
+
+def _aware(value: datetime) -> datetime:
+    """A stored time as UTC (the embedded store and BSON give naive UTC datetimes)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

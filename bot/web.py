@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, abort, jsonify, redirect
 from pymongo.errors import PyMongoError
@@ -47,6 +47,7 @@ def serving_app(config: Config | None = None) -> Flask:
     if services.store.embedded:
         from bot.scheduler import build_scheduler
 
+        services.conversations.perform_due(stale=timedelta(0))  # a dead owner's, at once
         build_scheduler(services).start()
     freeze_startup_heap()
     return app
