@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.admin_app import TOKEN, make_app
 from tests.browser import chromium, needs_chromium, screenshot
@@ -48,8 +49,9 @@ def test_admin_in_a_browser(served_admin, page, tmp_path: Path) -> None:
 
     # Filter the learner table.
     page.click("nav >> text=Learners")
+    page.wait_for_load_state("load")  # admin.js attaches the live filter on load
     page.fill("input[name=q]", "hopper")  # live filter, no round trip
-    assert page.locator("#learners tbody tr:visible").count() == 1
+    expect(page.locator("#learners tbody tr:visible")).to_have_count(1)
     page.fill("input[name=q]", "")
     with page.expect_navigation():
         page.select_option("select[name=status]", "in_progress")  # submits on change
