@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.gunicorn_webhooks import (
     ENROL,
+    METRICS_TOKEN,
     PER_LEARNER,
     PUBLIC,
     Twilio,
@@ -50,6 +51,7 @@ def throughput(data_dir: str) -> float:
     """Webhooks/s at CLIENTS concurrent learners until every reply was delivered."""
     with fake_api(Twilio) as fake_url:
         env = {**Twilio.env(fake_url), "PUBLIC_BASE_URL": PUBLIC, "MONGODB_URI": ""}
+        env["METRICS_TOKEN"] = METRICS_TOKEN
         with gunicorn("app:app", {**env, "DATA_DIR": data_dir}, "/readyz") as base:
             poster = Twilio(base)
             pool = math.ceil(REQUESTS / CLIENTS / PER_LEARNER)

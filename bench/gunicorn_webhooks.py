@@ -48,6 +48,7 @@ from tests.fakes.twilio_api import FakeTwilio
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT, TOKEN, PUBLIC = "AC" + "0" * 32, "bench-token", "https://bot.example.com"
 SLACK_TOKEN, SLACK_SECRET, SLACK_TEAM = "xoxb-bench-token", "bench-signing-secret", "T0BENCH"
+METRICS_TOKEN = "bench-metrics-token"  # /metrics needs one; `drained` reads it
 GUNICORN = ["--worker-class", "gthread", "--workers", "1", "--threads", "8"]
 LEVELS = {1: 200, 10: 500, 50: 1000}  # concurrent learners: webhook requests measured
 ENROL = "I am a new partner"
@@ -266,7 +267,9 @@ def drained(base: str, channel: Channel, timeout: float = 120) -> None:
     processed = re.compile(_IN.format(channel=channel.name), re.M)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        metrics = requests.get(base + "/metrics", timeout=5).text
+        metrics = requests.get(
+            base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5
+        ).text
         pending = _PENDING.search(metrics)
         done = sum(float(count) for count in processed.findall(metrics))
         if pending and float(pending.group(1)) == 0 and done >= channel.posted:
@@ -369,6 +372,7 @@ def channel_figures(channel: type[Channel]) -> list[Figure]:
     ms = 1000
     with fake_api(channel) as fake_url:
         env = {**channel.env(fake_url), "PUBLIC_BASE_URL": PUBLIC, "MONGODB_URI": ""}
+        env["METRICS_TOKEN"] = METRICS_TOKEN
         with (
             tempfile.TemporaryDirectory() as data,
             gunicorn("app:app", {**env, "DATA_DIR": data}, "/readyz") as base,
