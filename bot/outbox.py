@@ -138,6 +138,18 @@ class Parts:
         """Fence the next provider call (raises `LeaseLost`)."""
         self.lease.renew()
 
+    def intend(self, fingerprint: str, last: bool) -> None:
+        """Fence the next message (raises `LeaseLost`) and leave word of it on the entry:
+        `fingerprint` is the text a lookup recognises it by, `last` whether it ends the
+        reply. A deliverer that dies between the provider's answer and the write that
+        records it (kill -9, OOM) used to make its successor send that message again;
+        the successor now settles it first (`Outbox._settle`)."""
+        attempt = {"at": self.lease.clock(), "fingerprint": fingerprint, "last": last}
+        held = self.store.intend(
+            self.lease.key, self.lease.claim, self.seq, attempt, self.lease.until()
+        )
+        self.lease.confirm(held)
+
     def add(self, provider_id: str) -> None:
         """Record one more sent message (before the next one is attempted)."""
         self.sent.append(provider_id)

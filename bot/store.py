@@ -455,7 +455,11 @@ class Store:
         (status callbacks find it by any of them). Fenced by `claim`: False (and nothing
         recorded) when the lease passed to another deliverer."""
         provider_id = sent[-1]
-        if not self._fenced(key, claim, {"$set": {"outbox.$.sent_parts": list(sent)}}, seq):
+        update = {
+            "$set": {"outbox.$.sent_parts": list(sent)},
+            "$unset": {"outbox.$.unconfirmed": ""},
+        }
+        if not self._fenced(key, claim, update, seq):
             return False
         self.deliveries.update_one(
             {"_id": f"{key}#{seq}"},
@@ -519,7 +523,19 @@ class Store:
         }
         if first_failed_at is not None:
             fields["outbox.$.first_failed_at"] = first_failed_at
-        return self._fenced(key, claim, {"$set": fields}, seq)
+        # the provider refused the message outright: nothing is in doubt any more
+        update = {"$set": fields, "$unset": {"outbox.$.unconfirmed": ""}}
+        return self._fenced(key, claim, update, seq)
+
+    def intend(
+        self, key: str, claim: str, seq: int, attempt: Mapping[str, Any], until: datetime
+    ) -> bool:
+        """A message of entry `seq` is about to go to the provider (`attempt`: when, and
+        the text it carries): should this deliverer die before it records the answer, the
+        next one finds the entry unconfirmed and settles it (status callback or lookup)
+        instead of sending it blind. Fenced by `claim`; extends the lease."""
+        update = {"$set": {"outbox.$.unconfirmed": dict(attempt), "lease": until}}
+        return self._fenced(key, claim, update, seq)
 
     def unconfirmed(
         self, key: str, claim: str, seq: int, attempt: Mapping[str, Any], next_at: datetime

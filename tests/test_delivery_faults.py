@@ -139,6 +139,33 @@ def test_lost_response_is_settled_by_a_lookup_not_resent(fake: FakeTwilio):
     assert b"trainbot_delivery_unconfirmed_total" in bot.metrics()
 
 
+def test_a_deliverer_dying_before_it_records_a_send_causes_no_resend(fake: FakeTwilio):
+    """The process dies (kill -9, OOM) after Twilio accepted a message and before the
+    outbox recorded it. On main the next deliverer sent that message again (seen in the
+    production-layout kill test: one extra copy in some runs). Now each send leaves word
+    on its entry first, and the next deliverer looks the message up: each reply once."""
+    bot = Served(fake, background=lambda task: None)
+    assert bot.post(message(1, ADA, ENROL)).status_code == 200
+    outbox = bot.services.outbox
+    real_finish = outbox._finish
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt("the process died before recording the send")
+
+    outbox._finish = die
+    with pytest.raises(KeyboardInterrupt):
+        outbox.flush(ADA)
+    assert len(fake.messages) == 1  # accepted by Twilio, recorded nowhere
+    outbox._finish = real_finish
+    bot.store.end_dead_leases()  # what a restarted owner does
+    outbox.flush(ADA)
+    sent = bodies_to(fake, ADA)
+    assert len(sent) == 2 and "Welcome" in sent[0] and "Session 1" in sent[1]
+    records = bot.store.transcript(ADA)
+    assert [r["provider_id"] for r in records] == [m["sid"] for m in fake.messages]
+    assert (bot.store.load(ADA) or {})["outbox"] == []
+
+
 def test_a_status_callback_settles_an_unconfirmed_message(fake: FakeTwilio):
     """The status callback of the message whose answer was lost names it before any lookup:
     the reply is settled with that SID and the queue goes on, nothing sent twice."""

@@ -334,7 +334,7 @@ class SlackSender:
         posted = list(parts.sent) if parts else []
         for number, message in enumerate(messages[len(posted) :], start=len(posted) + 1):
             if parts is not None:
-                parts.renew()
+                parts.intend(message["text"], last=number == len(messages))
             try:
                 channel, ts = self._post(client, user, message, thread)
             except Unconfirmed as exc:

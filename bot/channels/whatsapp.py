@@ -335,6 +335,8 @@ class WhatsAppSender:
         plan = self.plan(reply, window_open)
         sids = list(already)
         for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
+            if parts is not None:
+                parts.intend(part.fingerprint(), last=number == len(plan))
             try:
                 sid = self._create(key, part, parts.renew if parts else None)
             except Unconfirmed as exc:
