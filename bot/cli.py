@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -294,7 +295,7 @@ def content_preview(folder: Path, session: str | None, channel: str, course_id: 
         raise click.ClickException("no valid course found")
     render = {"whatsapp": to_whatsapp, "slack": to_slack, "web": to_html}[channel]
     for course in courses:
-        numbers = range(1, len(course.sessions) + 1)
+        numbers: Sequence[int] = range(1, len(course.sessions) + 1)
         if session:
             wanted = [n for n in numbers if str(n) == session or course.session(n).id == session]
             if not wanted:
