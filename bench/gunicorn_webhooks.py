@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT, TOKEN, PUBLIC = "AC" + "0" * 32, "bench-token", "https://bot.example.com"
 SLACK_TOKEN, SLACK_SECRET, SLACK_TEAM = "xoxb-bench-token", "bench-signing-secret", "T0BENCH"
 METRICS_TOKEN = "bench-metrics-token"  # /metrics needs one; `drained` reads it
-GUNICORN = ["--worker-class", "gthread", "--workers", "1", "--threads", "8"]
+GUNICORN = ["-c", "python:bot.gunicorn_conf"]  # production's settings (Procfile)
 LEVELS = {1: 200, 10: 500, 50: 1000}  # concurrent learners: webhook requests measured
 ENROL = "I am a new partner"
 PACED_LEARNERS, PACE, PACED_ROUNDS = 50, 1.0, 8  # 50 learners, one message a second each
@@ -66,13 +66,15 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(target: str, env: Mapping[str, str], probe: str) -> Iterator[str]:
-    """Serve `target` (module:app) with gunicorn on a free local port; its base URL."""
+    """Serve `target` (module:app) with gunicorn on a free local port, as production is
+    configured on the embedded store (one worker: no MONGODB_URI here, not even from a
+    developer's environment, so every app is measured alike); its base URL."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", target, *GUNICORN, "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, "MONGODB_URI": "", "WEB_CONCURRENCY": "", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from bot import tokens
 from bot.config import Config
@@ -358,7 +359,7 @@ class Assistant:
 
     def build_prompt(
         self, course: Course, ask: Ask, question: str, hits: list[Hit], history: list[dict]
-    ) -> tuple[list[dict[str, str]], list[Passage]]:
+    ) -> tuple[list[ChatCompletionMessageParam], list[Passage]]:
         """The chat request: rules and passages, capped history, question, within budget;
         also the passages it carries."""
         s = self.settings
@@ -374,20 +375,23 @@ class Assistant:
             question=question,
         )
         fixed = tokens.count(system, model) + tokens.count(user, model) + 12
-        turns: list[dict[str, str]] = []
+        turns: list[ChatCompletionMessageParam] = []
         spent = 0
         for turn in reversed(history):
-            pair = [
-                {"role": "user", "content": trim(turn["q"], MAX_QUESTION)},
-                {"role": "assistant", "content": trim(turn["a"], HISTORY_ANSWER)},
+            asked, answered = trim(turn["q"], MAX_QUESTION), trim(turn["a"], HISTORY_ANSWER)
+            pair: list[ChatCompletionMessageParam] = [
+                {"role": "user", "content": asked},
+                {"role": "assistant", "content": answered},
             ]
-            cost = sum(tokens.count(m["content"], model) + 3 for m in pair)
+            cost = tokens.count(asked, model) + tokens.count(answered, model) + 2 * 3
             if spent + cost > s.history_tokens:
                 break
             turns = pair + turns
             spent += cost
         room = min(s.passage_tokens, s.prompt_tokens - fixed - spent)
-        sent, blocks, used = [], [], 0
+        sent: list[Passage] = []
+        blocks: list[str] = []
+        used = 0
         for passage in chosen if room > 0 else ():
             title = passage.title.replace('"', "'")
             block = (
@@ -477,18 +481,21 @@ class Assistant:
                 )
             return self._client
 
-    def _call(self, messages: list[dict[str, str]], **extra: Any) -> tuple[str, Any]:
+    def _call(self, messages: list[ChatCompletionMessageParam], **extra: Any) -> tuple[str, Any]:
         """One Chat Completions call, bounded by the timeout in total (retry and any
         Retry-After wait included): past it the learner gets the fallback while the call
         finishes on its own thread."""
         client = self._client_for_calls()
-        future = self._calls.submit(
-            client.chat.completions.create,
-            model=self.settings.model,
-            messages=messages,
-            max_completion_tokens=self.settings.answer_tokens,
-            **extra,
-        )
+
+        def create() -> object:  # a closure: `submit` cannot choose among create's overloads
+            return client.chat.completions.create(
+                model=self.settings.model,
+                messages=messages,
+                max_completion_tokens=self.settings.answer_tokens,
+                **extra,
+            )
+
+        future = self._calls.submit(create)
         completion = future.result(timeout=self.settings.timeout)
         choices = getattr(completion, "choices", None)
         if not isinstance(choices, list) or not choices:

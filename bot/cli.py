@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def main() -> None:
     "--workers",
     default=0,
     type=int,
-    help="gunicorn workers (default: 1 on the embedded store, 2 on MongoDB)",
+    help="gunicorn workers (default: WEB_CONCURRENCY, else 1 on the embedded store, 2 on MongoDB)",
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web app (webhooks, simulator, health) under gunicorn."""
@@ -54,14 +55,17 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from gunicorn.app.base import BaseApplication
 
+    from bot import gunicorn_conf
     from bot.admin import signin
 
     _logging()
     config = Config.from_env()
     embedded = not config.mongodb_uri
+    workers = workers or gunicorn_conf.default_workers(embedded)
     if embedded and workers > 1:
         raise click.UsageError(
-            "the embedded store has one owner process: use --workers 1 or set MONGODB_URI"
+            "the embedded store has one owner process: use --workers 1 (or WEB_CONCURRENCY=1) "
+            "or set MONGODB_URI"
         )
     base = f"http://{host}:{port}"
     if not config.extra.get("PUBLIC_BASE_URL"):  # links (certificates, QR codes) point here
@@ -88,10 +92,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers or (1 if embedded else 2))
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
+            # the production settings (bot/gunicorn_conf.py), on this host and port
+            for name, value in gunicorn_conf.settings(embedded, f"{host}:{port}").items():
+                self.cfg.set(name, value)
+            self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
 
         def load(self):
@@ -294,7 +298,7 @@ def content_preview(folder: Path, session: str | None, channel: str, course_id: 
         raise click.ClickException("no valid course found")
     render = {"whatsapp": to_whatsapp, "slack": to_slack, "web": to_html}[channel]
     for course in courses:
-        numbers = range(1, len(course.sessions) + 1)
+        numbers: Sequence[int] = range(1, len(course.sessions) + 1)
         if session:
             wanted = [n for n in numbers if str(n) == session or course.session(n).id == session]
             if not wanted:

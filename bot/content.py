@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -98,7 +98,13 @@ class _Seq(list):
     lines: list[int]
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10x faster
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:  # libyaml's loader when PyYAML was built with it: ~10x faster (same methods)
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):
     """SafeLoader whose mappings and sequences carry 1-based line numbers."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
@@ -158,7 +164,9 @@ def _text(value: Any) -> str:
 # --- course.yaml ---------------------------------------------------------------------
 
 
-def _course_settings(folder: Path, problems: _Problems) -> tuple[dict, _Map] | None:
+def _course_settings(
+    folder: Path, problems: _Problems
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     path = folder / "course.yaml"
     data = _parse_yaml(path.read_text(encoding="utf-8", errors="replace"), path, problems)
     if data is None and not any(p.path == str(path) for p in problems):
@@ -449,8 +457,9 @@ def _question(
         if len({t.casefold() for t in texts}) != len(texts):
             problems.error(path, _line(item, "options", 1), "duplicate options")
         raw = item.get("answer")
-        picks = raw if isinstance(raw, list) else [raw]
-        if not picks or not all(isinstance(p, int) and not isinstance(p, bool) for p in picks):
+        given: list[object] = raw if isinstance(raw, list) else [raw]
+        picks = [p for p in given if isinstance(p, int) and not isinstance(p, bool)]
+        if not given or len(picks) != len(given):
             problems.error(path, answer_line, "'answer' must be an option number (1-based)")
             return None
         if any(not 1 <= p <= len(options) for p in picks):

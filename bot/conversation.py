@@ -14,6 +14,7 @@ the embedded store's owner starts), and a replay never queues its replies twice.
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import threading
 import time
@@ -237,7 +238,7 @@ class Conversations:
             due = [k for k in due if now - self._retrying.get(k, -RETRY_PENDING) >= RETRY_PENDING]
             self._retrying.update(dict.fromkeys(due, now))
         for key in due:
-            self._run(lambda key=key: self._retry(key), channel_of(key))
+            self._run(functools.partial(self._retry, key), channel_of(key))
         return len(due)
 
     def _retry(self, key: str) -> None:

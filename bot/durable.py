@@ -57,6 +57,7 @@ from typing import Any
 
 import bson
 import mongomock_ng
+import pymongo
 from mongomock_ng import helpers
 from mongomock_ng import store as mm_store
 from pymongo.errors import PyMongoError
@@ -67,7 +68,9 @@ FSYNC_EVERY = 0.1  # seconds: the group commit's interval
 COMPACT_MIN_BYTES = 16 * 2**20  # never compact a journal smaller than this…
 COMPACT_RATIO = 2  # …or smaller than this many times the last snapshot
 _HEADER = struct.Struct("<II")
-_CODEC = bson.CodecOptions(tz_aware=False)  # mongomock keeps naive UTC datetimes
+_CODEC: bson.CodecOptions[dict[str, Any]] = bson.CodecOptions(
+    tz_aware=False
+)  # mongomock keeps naive UTC datetimes
 
 
 class DataDirLocked(RuntimeError):
@@ -421,10 +424,12 @@ class Embedded:
             self._take_ownership(directory)
             self.journal = self._recover(directory)
         self._server = _ServerStore(self.journal)
-        if directory is not None:
+        if directory is not None and self.journal is not None:  # both or neither
             self._replay(directory)
             self.journal.reread = self._reread
-        self.client = mongomock_ng.MongoClient(tz_aware=True, _store=self._server)
+        self.client: pymongo.MongoClient[dict[str, Any]] = mongomock_ng.MongoClient(
+            tz_aware=True, _store=self._server
+        )
 
     @property
     def durable(self) -> bool:

@@ -27,6 +27,7 @@ from mongomock_ng import helpers
 from mongomock_ng.filtering import filter_applies
 
 _INSTALLED = "_trainbot_fast"
+_SCAN = "_iter_documents"  # mongomock's per-collection scan, replaced by name: a method
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes})
 
 
@@ -84,7 +85,7 @@ def install() -> None:
     if getattr(mongomock_ng, _INSTALLED, False):
         return
     collection = mm_collection.Collection
-    collection._iter_documents = _by_id(collection._iter_documents)
+    setattr(collection, _SCAN, _by_id(getattr(collection, _SCAN)))
     helpers.make_datetime_timezone_aware_in_document = _walker(
         helpers.make_datetime_timezone_aware_in_document,
         lambda value: value.replace(tzinfo=helpers.utc),

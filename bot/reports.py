@@ -108,7 +108,8 @@ def _of_course(certs: Any, course_id: Any) -> dict:
     return {"$filter": {"input": certs, "as": "c", "cond": {"$eq": ["$$c.course", course_id]}}}
 
 
-def _count(condition: dict) -> dict:
+def _count(condition: dict[str, Any] | str) -> dict[str, Any]:
+    """`$sum` of 1 where `condition` (an expression, or a boolean field such as `"$valid"`)."""
     return {"$sum": {"$cond": [condition, 1, 0]}}
 
 
@@ -326,7 +327,7 @@ class Reports:
                 }
             }
         )
-        result = next(iter(self.learners.aggregate(stages)), {})
+        result: dict[str, Any] = next(iter(self.learners.aggregate(stages)), {})
         totals = (result.get("totals") or [{}])[0]
         furthest = {row["_id"]: row["n"] for row in result.get("funnel", [])}
         firsts = {row["_id"]: row for row in result.get("first_attempts", [])}
@@ -540,7 +541,7 @@ class Reports:
                 },
             ]
         )
-        facets = next(iter(result), {})
+        facets: dict[str, Any] = next(iter(result), {})
         by = {
             d: [
                 {
@@ -601,7 +602,8 @@ class Reports:
     def gaps(self, course: Course) -> list[dict[str, Any]]:
         """Learners whose role requires this course (`required_for_roles`) who have not
         completed it."""
-        roles = [str(r) for r in course.settings.get("required_for_roles") or ()]
+        required = course.settings.get("required_for_roles") or ()
+        roles = [str(r) for r in required] if isinstance(required, Iterable) else []
         if not roles:
             return []
         return list(

@@ -100,7 +100,8 @@ def terms(text: str) -> list[str]:
 
 def _blocks(body: str) -> Iterable[tuple[str, str]]:
     """(heading, block) pairs: blank-line separated blocks, fences kept whole."""
-    heading, lines, fenced = "", [], False
+    heading, fenced = "", False
+    lines: list[str] = []
     for line in body.splitlines():
         if line.strip().startswith(("```", "~~~")):
             fenced = not fenced

@@ -4,6 +4,7 @@ store, whose memory another process cannot see."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,9 +17,9 @@ RETRY_SECONDS = 10
 UPKEEP_SECONDS = 60  # the embedded store's TTL expiry and compaction (MongoDB's TTL monitor: 60 s)
 
 
-def jobs(services: Services) -> dict[str, object]:
+def jobs(services: Services) -> dict[str, Callable[[], object]]:
     """Every clock job by name; `trainbot clock --once` runs them all once."""
-    named: dict[str, object] = {"deliveries": services.conversations.deliver_due}
+    named: dict[str, Callable[[], object]] = {"deliveries": services.conversations.deliver_due}
     named["effects"] = services.conversations.perform_due
     if services.engagement is not None:
         named["engagement"] = services.engagement.run_due

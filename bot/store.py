@@ -151,7 +151,9 @@ class Store:
         """Real MongoDB at `uri`; else the embedded store, durable in `data_dir` (which this
         process then owns: `DataDirLocked` if another does), or in memory without one."""
         if uri:
-            client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000)
+            client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+                uri, tz_aware=True, serverSelectionTimeoutMS=3000
+            )
             return cls(client, pymongo.uri_parser.parse_uri(uri).get("database") or db_name)
         from bot import embedded
 
@@ -264,7 +266,7 @@ class Store:
             result = self.learners.update_one(guard, update)
         except DuplicateKeyError:
             result = None
-        if result is not None and result.matched_count == 1:
+        if before is not None and result is not None and result.matched_count == 1:
             self._record_overflow(key, [*before.get("outbox", []), *entries], now)
             return Commit("ok", seqs)
         latest = self.load(key) or {}

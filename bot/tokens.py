@@ -16,8 +16,10 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import tiktoken
 from tiktoken.model import encoding_name_for_model
@@ -105,7 +107,7 @@ def count(text: str, model: str = "gpt-4o-mini") -> int:
     return len(encoding(model).encode(text, disallowed_special=()))
 
 
-def count_messages(messages: list[dict[str, str]], model: str = "gpt-4o-mini") -> int:
+def count_messages(messages: Sequence[Mapping[str, Any]], model: str = "gpt-4o-mini") -> int:
     """Prompt tokens of a chat request: each message's content plus the per-message framing
     (3 tokens each, 3 more to prime the reply), as OpenAI documents for its chat models."""
     return 3 + sum(3 + count(m["content"], model) for m in messages)

@@ -34,12 +34,14 @@ START_TIMEOUT = 60.0  # seconds for both workers to load courses, tokenizer and 
 
 
 def procfile(name: str, port: int) -> list[str]:
-    """The Procfile's `name` command as an argv, run from this virtualenv and bound to
-    127.0.0.1:`port` instead of the platform's `0.0.0.0:$PORT`."""
+    """The Procfile's `name` command as an argv, run from this virtualenv; gunicorn bound to
+    127.0.0.1:`port` instead of the config's `0.0.0.0:$PORT` (its command line wins)."""
     for line in (ROOT / "Procfile").read_text().splitlines():
         process, _, command = line.partition(":")
         if process.strip() == name:
-            argv = shlex.split(command.replace("0.0.0.0:$PORT", f"127.0.0.1:{port}"))
+            argv = shlex.split(command)
+            if argv[0] == "gunicorn":
+                argv += ["--bind", f"127.0.0.1:{port}"]
             return [str(BIN / argv[0]), *argv[1:]]
     raise LookupError(f"no '{name}' process in the Procfile")
 

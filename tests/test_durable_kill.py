@@ -265,7 +265,9 @@ def resent(got: list[str], reference: list[str]) -> int:
     return repeats
 
 
-GUNICORN = (str(Path(sys.executable).parent / "gunicorn"), "app:app", "-b", "127.0.0.1:{port}")
+# as the Procfile runs it (bot/gunicorn_conf.py: one gthread worker on the embedded store)
+GUNICORN = (str(Path(sys.executable).parent / "gunicorn"), "-c", "python:bot.gunicorn_conf")
+GUNICORN += ("app:app", "-b", "127.0.0.1:{port}")
 
 
 def test_gunicorn_with_two_workers_on_the_embedded_store_stops_and_names_the_fix():

@@ -210,7 +210,9 @@ def drop_delivery(services: Services, who: str, key: str, now: datetime) -> None
         "attempts": parked.get("attempts", 0),
         "at": now,
     }
-    head = next((e for e in _learner(services, key)["outbox"] if e["seq"] == parked["seq"]), {})
+    head: Mapping[str, Any] = next(
+        (e for e in _learner(services, key)["outbox"] if e["seq"] == parked["seq"]), {}
+    )
     if not services.store.drop_parked(key, parked["seq"], {**record, "reply": head.get("reply")}):
         raise ActionError("the parked reply changed meanwhile; reload the page")
     audit(services, who, "drop delivery", key, now, seq=parked["seq"], error=parked["error"])

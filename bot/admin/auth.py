@@ -92,9 +92,11 @@ def csrf_token() -> str:
 
 def csrf_ok() -> bool:
     """Whether the posted form carries this session's token."""
-    expected = session.get("csrf")
+    expected: str | None = session.get("csrf")
+    if not expected:
+        return False
     given = request.form.get("csrf_token", "")
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def sign_in(name: str) -> None:

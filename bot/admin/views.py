@@ -8,6 +8,7 @@ JavaScript; every form carries a CSRF token.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +24,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from bot import roster
 from bot.admin import actions, signin
@@ -218,7 +220,7 @@ def blueprint(services: Services) -> Blueprint:
             now=_now(),
         )
 
-    def _act(key: str, run) -> Response:
+    def _act(key: str, run: Callable[[], object]) -> WerkzeugResponse:
         try:
             run()
         except actions.ActionError as exc:

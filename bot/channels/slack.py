@@ -199,7 +199,10 @@ class Workspaces:
             known = self._identities.get(token)
         if known is not None:
             return known
-        data = dict(make_client(self.config, token).auth_test().data)
+        body = make_client(self.config, token).auth_test().data
+        if not isinstance(body, dict):  # only file downloads answer bytes
+            raise TypeError("auth.test did not answer a JSON object")
+        data = dict(body)
         with self._lock:
             self._identities[token] = data
         return data

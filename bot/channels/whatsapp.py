@@ -261,15 +261,15 @@ class WhatsAppSender:
             for m in reply.media
             if reply.course_id
         ]
-        template = self._button_template(reply.buttons)
-        if template is None:
+        buttons = self._button_template(reply.buttons)
+        if buttons is None:
             text = "\n\n".join(filter(None, [text, self._hint(text, reply.buttons)]))
         chunks = split_text(text, WHATSAPP_LIMIT)
-        if template is not None and chunks and len(chunks[-1]) > TEMPLATE_BODY_MAX:
+        if buttons is not None and chunks and len(chunks[-1]) > TEMPLATE_BODY_MAX:
             chunks = chunks[:-1] + split_text(chunks[-1], TEMPLATE_BODY_MAX)
         parts += [Part(body=chunk) for chunk in chunks]
-        if template is not None and chunks:
-            sid, variables = template
+        if buttons is not None and chunks:
+            sid, variables = buttons
             parts[-1] = Part(content_sid=sid, variables={"1": chunks[-1], **variables})
         return parts
 
@@ -437,7 +437,7 @@ def blueprint(services: Services) -> Blueprint:
         return _CONTROL.sub(" ", request.form.get(name, "")).strip()
 
     @bp.post(WEBHOOK_PATH)
-    def inbound():
+    def inbound() -> Response:
         verify()
         sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
         if not _SID.match(sid) or not sender:
@@ -472,7 +472,7 @@ def blueprint(services: Services) -> Blueprint:
         return _twiml()
 
     @bp.post(STATUS_PATH)
-    def status():
+    def status() -> Response:
         verify()
         sid = request.form.get("MessageSid", "")
         state = request.form.get("MessageStatus", "").strip().lower()
