@@ -64,6 +64,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def bare_environment() -> dict[str, str]:
+    """This process's environment without WEB_CONCURRENCY: every bench app runs one worker
+    (gunicorn itself reads the variable, and refuses it empty)."""
+    return {k: v for k, v in os.environ.items() if k != "WEB_CONCURRENCY"}
+
+
 @contextmanager
 def gunicorn(target: str, env: Mapping[str, str], probe: str) -> Iterator[str]:
     """Serve `target` (module:app) with gunicorn on a free local port, as production is
@@ -74,7 +80,7 @@ def gunicorn(target: str, env: Mapping[str, str], probe: str) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", target, *GUNICORN, "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,
-            env={**os.environ, "MONGODB_URI": "", "WEB_CONCURRENCY": "", **env},
+            env={**bare_environment(), "MONGODB_URI": "", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
