@@ -373,6 +373,58 @@ def test_21610_unsubscribed_stops_every_send_until_the_learner_writes(bot: Bot, 
     assert sent[2]["Body"] == ["Reminder"] and "Reminders are back on" in sent[3]["Body"][0]
 
 
+def test_21610_from_the_send_itself_opts_the_learner_out(bot: Bot, fake: FakeTwilio):
+    """Twilio refuses `messages.create` with 21610 when the recipient replied STOP to the
+    business. Failed before issue 21: that was a plain failure (parked, but no opt-out), so
+    reminders kept being queued and tried; now it flags the learner as the callback does."""
+    fake.refuse(ADA, 21610)
+    bot.say("I am a new partner")
+    learner = bot.learner()
+    assert learner["opted_out"] is True and learner["whatsapp"]["unsubscribed_at"]
+    assert learner["parked"]["unreachable"] and "21610" in learner["parked"]["error"]
+    assert fake.requests == 1  # a permanent refusal: not retried
+
+
+def test_63014_blocked_in_a_callback_stops_sending_until_the_learner_writes(
+    bot: Bot, fake: FakeTwilio
+):
+    """63014 (the learner blocked the business) arrives in a status callback. Failed before
+    issue 21: the learner was not flagged, so every later reply was sent and failed again;
+    now the queue waits, parked as unreachable, until the learner writes."""
+    bot.say("I am a new partner")
+    sid = fake.wait_for(2)[1]["sid"]
+    assert bot.status(sid, "failed", code="63014").status_code == 204
+    assert bot.learner()["whatsapp"]["blocked_at"]
+    bot.services.conversations.queue(ADA, [Reply("Reminder")])
+    bot.services.outbox.flush(ADA)
+    assert fake.requests == 2  # nothing sent to a learner who blocked us
+    parked = bot.learner()["parked"]
+    assert parked["unreachable"] and "blocked (63014)" in parked["error"]
+    bot.say("menu")  # they unblocked us and wrote: everything waiting goes out, in order
+    sent = fake.wait_for(4)
+    assert sent[2]["Body"] == ["Reminder"] and "Progress" in sent[3]["Body"][0]
+
+
+def test_63014_from_the_send_parks_without_retrying(bot: Bot, fake: FakeTwilio):
+    """63014 answered by `messages.create` itself. Failed before issue 21: not flagged, so
+    each new reply to the learner was tried (and refused) again."""
+    fake.refuse(ADA, 63014)
+    bot.say("I am a new partner")
+    assert bot.learner()["whatsapp"]["blocked_at"] and bot.learner()["parked"]["unreachable"]
+    bot.services.conversations.queue(ADA, [Reply("Reminder")])
+    bot.services.outbox.flush(ADA)
+    assert fake.requests == 1
+
+
+def test_a_63018_rate_limit_on_the_send_is_retried(bot: Bot, fake: FakeTwilio):
+    """63018 (the sender's WhatsApp rate limit) under a 4xx status. Failed before issue 21:
+    treated as permanent, so the learner's queue parked on a limit that passes."""
+    fake.fail(400, code=63018)
+    bot.say("I am a new partner")
+    assert len(fake.wait_for(2)) == 2 and fake.requests == 3
+    assert "parked" not in bot.learner() or bot.learner()["parked"] is None
+
+
 def test_bad_status_callbacks(bot: Bot, fake: FakeTwilio):
     bot.say("I am a new partner")
     sid = fake.wait_for(2)[0]["sid"]

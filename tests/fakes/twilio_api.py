@@ -7,7 +7,8 @@ answer like Twilio under load (`fail(500)`) or when a recipient cannot be reache
 timed out; the message is not accepted) and `drop` (the connection closes unanswered).
 Provider misbehaviour: `lose` (the message is accepted, the answer never arrives),
 `outage` (every request fails while a condition holds, say a hand-moved clock's time) and
-`on_request` (runs before each answer: a slow provider advances the bot's clock). `GET
+`on_request` (runs before each answer: a slow provider advances the bot's clock), and
+`refuse` (a recipient Twilio refuses on every send, as after STOP or a block). `GET
 …/Messages.json` lists accepted messages, newest first (filters `To`, `From`), as the
 real client's `messages.list` asks for them.
 """
@@ -43,6 +44,7 @@ class FakeTwilio:
         self.down: Callable[[], int | None] = lambda: None  # an outage's status, if any
         self.on_request: Callable[[], None] = lambda: None
         self.lookups = 0
+        self.refused: dict[str, int] = {}  # recipient → the error code every send to it gets
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -78,6 +80,11 @@ class FakeTwilio:
     def outage(self, status: int, while_: Callable[[], bool]) -> None:
         """Answer every message request with `status` while `while_()` is true."""
         self.down = lambda: status if while_() else None
+
+    def refuse(self, to: str, code: int) -> None:
+        """Answer every send to `to` with a 400 carrying `code` (Twilio keeps refusing a
+        recipient who replied STOP, 21610, or blocked the business, 63014)."""
+        self.refused[to] = code
 
     def accept(self, times: int = 1) -> None:
         """Let the next `times` requests through (to place a failure after them)."""
@@ -140,6 +147,8 @@ class FakeTwilio:
                 if failure and failure[0] != "lose":
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
+                if code := fake.refused.get(form.get("To", [""])[0]):
+                    return self._json(400, {"code": code, "message": f"fake refusal {code}"})
                 if status := fake.down():
                     return self._json(status, {"code": 20500, "message": "fake outage"})
                 sid = "SM" + uuid.uuid4().hex
