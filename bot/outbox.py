@@ -49,7 +49,9 @@ class DeliveryError(Exception):
     """A send failed; `retryable` says whether trying again can help, `unreachable` that
     the learner cannot be reached until they write (blocked us, window closed), `flags`
     fields the provider's answer sets on the learner (opted out, blocked): the outbox
-    records them, as a status callback carrying the same error code would."""
+    records them, as a status callback carrying the same error code would. `code` is the
+    provider's own error code when it gave one (`not_in_channel`, "21610"), for callers
+    that tell people what to fix."""
 
     def __init__(
         self,
@@ -57,8 +59,10 @@ class DeliveryError(Exception):
         retryable: bool = True,
         unreachable: bool = False,
         flags: Mapping[str, Any] | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(message)
+        self.code = code
         self.retryable = retryable
         self.unreachable = unreachable
         self.flags = dict(flags or {})

@@ -252,7 +252,7 @@ def _delivery_error(exc: Exception) -> DeliveryError:
         error = str(exc.response.get("error") or "")
         status = exc.response.status_code
         retryable = error in RETRYABLE_ERRORS or status == 429 or status >= 500
-        return DeliveryError(f"slack: {error or status}", retryable=retryable)
+        return DeliveryError(f"slack: {error or status}", retryable=retryable, code=error)
     return DeliveryError(f"slack: {type(exc).__name__}: {exc}", retryable=True)
 
 
