@@ -615,6 +615,44 @@ def test_from_format_variants_are_one_learner(bot: Bot, fake: FakeTwilio):
     assert "Session 2" in bodies(fake.wait_for(4))[3]
 
 
+BSUID = "US.13491208655302741918"  # Meta's business-scoped user id: no phone number shared
+
+
+def test_a_business_scoped_user_id_is_a_learner_of_its_own(bot: Bot, fake: FakeTwilio):
+    """A user who took a WhatsApp username reaches us as `whatsapp:<BSUID>`, with no phone
+    number in `From` or `WaId`. Failed before issue 21: 400, and the person could not
+    train at all. Now the id is their learner key; replies and receipts use it as is."""
+    key = f"whatsapp:{BSUID}"
+    assert learner_key(key) == key
+    bot.say("I am a new partner", frm=key, WaId="")
+    sent = fake.wait_for(2)
+    assert [m["To"] for m in sent] == [[key], [key]]
+    assert "Welcome, Ada" in sent[0]["Body"][0]
+    assert bot.status(sent[0]["sid"], "delivered", to=key).status_code == 204
+    assert bot.deliveries(key)[0]["provider_status"] == "delivered"
+    bot.say("next", frm=key, WaId="")
+    assert bot.learner(key)["progress"]["partner-onboarding"]["completed"]
+    assert bot.learner() == {}  # no phone-number learner was made
+
+
+def test_a_business_scoped_id_with_the_number_still_shared_stays_one_learner(
+    bot: Bot, fake: FakeTwilio
+):
+    """While WhatsApp still shares the number (`WaId`), a learner who took a username is
+    the phone-number learner they were, not a second one. Failed before issue 21 (400)."""
+    bot.say("I am a new partner")
+    bot.say("next", frm=f"whatsapp:{BSUID}", WaId="2348012345678")
+    assert bot.store.learners.count_documents({}) == 1
+    assert "Session 2" in bodies(fake.wait_for(4))[3]
+
+
+@pytest.mark.parametrize(
+    "sender", ["whatsapp:us.1349120865", "whatsapp:US.", "whatsapp:US.12 34", "whatsapp:USA.123"]
+)
+def test_what_is_not_a_business_scoped_id_is_still_refused(bot: Bot, sender: str):
+    assert bot.post(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
+
+
 def test_a_100_kb_body(bot: Bot, fake: FakeTwilio):
     params = bot.message("I am a new partner. " + "x" * 100_000)
     assert bot.post(WEBHOOK_PATH, params, signature=None).status_code == 403

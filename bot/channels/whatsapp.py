@@ -69,16 +69,23 @@ _PHONE_NOISE = re.compile(r"[\s\-().]")
 # ASCII digits only: `\d` (and str.isdecimal) also take Arabic-Indic and other digits,
 # which made `whatsapp:+1٥٥٥…` a learner and a Twilio recipient.
 _E164 = re.compile(r"^\+?([1-9][0-9]{6,14})$")
+# Meta's business-scoped user id (BSUID), what Twilio gives for a user who took a WhatsApp
+# username and shares no phone number: a country code, a dot, up to 128 letters and digits
+# (`US.13491208655302741918`; a parent id has `ENT.`). Kept exactly as received.
+_BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 _SMALL_INT = re.compile(r"^[0-9]{1,6}$")  # NumMedia, ErrorCode: int() of 5,000 digits raises
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def learner_key(address: str) -> str | None:
     """`whatsapp:+E164` for a WhatsApp `From`/`To`, tolerating spacing and a missing `+`
-    (so one person never becomes two learners); None for anything that is not one."""
+    (so one person never becomes two learners), or `whatsapp:<BSUID>` for a user Meta
+    identifies by a business-scoped id only; None for anything that is neither."""
     channel, sep, number = address.strip().partition(":")
     if not sep or channel.lower() != "whatsapp":
         return None
+    if _BSUID.match(number.strip()):
+        return f"whatsapp:{number.strip()}"
     match = _E164.match(_PHONE_NOISE.sub("", number))
     return f"whatsapp:+{match.group(1)}" if match else None
 
@@ -478,6 +485,10 @@ def blueprint(services: Services) -> Blueprint:
         if key is None:
             log.warning("whatsapp: unsupported From %r (message %s)", sender[:40], sid)
             abort(400, "From must be a WhatsApp address such as whatsapp:+15551234567")
+        if not key.startswith("whatsapp:+"):
+            # A business-scoped id: while WhatsApp still shares the number (`WaId`), the
+            # person stays the phone-number learner they were (one person, one learner).
+            key = learner_key("whatsapp:+" + form_text("WaId")) or key
         count = request.form.get("NumMedia", "0").strip()
         payload = form_text("ButtonPayload") or form_text("ListId") or None
         pressed_on = form_text("OriginalRepliedMessageSid")

@@ -8,7 +8,9 @@ timed out; the message is not accepted) and `drop` (the connection closes unansw
 Provider misbehaviour: `lose` (the message is accepted, the answer never arrives),
 `outage` (every request fails while a condition holds, say a hand-moved clock's time) and
 `on_request` (runs before each answer: a slow provider advances the bot's clock), and
-`refuse` (a recipient Twilio refuses on every send, as after STOP or a block). `GET
+`refuse` (a recipient Twilio refuses on every send, as after STOP or a block). A `To` that
+is neither `whatsapp:+E164` nor `whatsapp:<business-scoped user id>` is refused with
+21211, as Twilio refuses an invalid recipient. `GET
 …/Messages.json` lists accepted messages, newest first (filters `To`, `From`), as the
 real client's `messages.list` asks for them.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -27,6 +30,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+# A recipient Twilio takes: a phone number, or Meta's business-scoped user id (BSUID).
+RECIPIENT = re.compile(r"^whatsapp:(\+[1-9][0-9]{6,14}|[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128})$")
 
 
 class FakeTwilio:
@@ -147,7 +153,10 @@ class FakeTwilio:
                 if failure and failure[0] != "lose":
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
-                if code := fake.refused.get(form.get("To", [""])[0]):
+                to = form.get("To", [""])[0]
+                if not RECIPIENT.match(to):
+                    return self._json(400, {"code": 21211, "message": f"Invalid 'To' {to!r}"})
+                if code := fake.refused.get(to):
                     return self._json(400, {"code": code, "message": f"fake refusal {code}"})
                 if status := fake.down():
                     return self._json(status, {"code": 20500, "message": "fake outage"})
