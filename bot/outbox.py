@@ -443,7 +443,7 @@ class Outbox:
         attempts = entry.get("attempts", 0) + 1
         first = entry.get("first_failed_at") or now
         DELIVERY_FAILURES.labels(channel, str(exc.retryable).lower()).inc()
-        if exc.flags:
+        if exc.flags:  # unfenced: the provider's word on the learner holds whoever sends
             self.store.flag_learner(key, exc.flags)
         if exc.retryable and now - first < self.budget(channel):
             # (the exponent is capped: a day of retries would overflow a timedelta)

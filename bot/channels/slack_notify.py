@@ -134,13 +134,14 @@ class SlackNotifier:
 def listen(channel: SlackChannel) -> None:
     """Handle the Nudge buttons of digests on this Slack channel's Bolt app."""
     channel.app.action(re.compile(f"^{re.escape(NUDGE_ACTION)}"))(
-        lambda ack, body, action, context: _on_nudge(channel, ack, body, action, context)
+        # acked on the request thread, the work after it (see `SlackChannel`)
+        ack=lambda ack: ack(),
+        lazy=[lambda body, action, context: _on_nudge(channel, body, action, context)],
     )
 
 
-def _on_nudge(channel: SlackChannel, ack, body, action, context) -> None:
+def _on_nudge(channel: SlackChannel, body, action, context) -> None:
     """A manager pressed "Nudge" under a learner's name in a digest."""
-    ack()
     services = channel.services
     user, team = (body.get("user") or {}).get("id"), SlackChannel._team(body, context)
     key = str(action.get("value") or "")
