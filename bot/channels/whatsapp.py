@@ -396,11 +396,12 @@ class WhatsAppSender:
             message = retrying(self.messages.create, **params)
         except TwilioRestException as exc:
             retryable = _transient(exc) and exc.code not in PERMANENT
+            now = self.clock()
             raise DeliveryError(
                 f"twilio {exc.status} (code {exc.code}): {exc.msg}",
                 retryable=retryable,
                 unreachable=exc.code in (OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED),
-                flags=learner_flags(exc.code, self.clock(), self.clock()),
+                flags=learner_flags(exc.code, now, now),
             ) from exc
         except HTTPError as exc:
             if _ambiguous(exc):
