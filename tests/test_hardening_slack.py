@@ -294,6 +294,14 @@ def test_a_busy_work_pool_never_holds_the_ack(fake, content):
             assert time.monotonic() - started < 3.0, kind
     finally:
         fake.delays.clear()
+        # let the held work finish against this fake, not a stopped one
+        fake.wait_for("users.info", 20, timeout=20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            bot.store.learners.count_documents({}) < 21
+            or bot.store.learners.count_documents({"outbox.0": {"$exists": True}})
+        ):
+            time.sleep(0.1)
         lanes.shutdown()
 
 

@@ -46,6 +46,7 @@ class Scripted:
 
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+IMAGES = (".png", ".jpg", ".jpeg", ".gif")  # what Slack shows in an image block
 
 
 def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS) -> list[str]:
@@ -84,6 +85,8 @@ def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS) -> list[str]:
         elif kind == "image":
             if not block.get("image_url") or not block.get("alt_text"):
                 problems.append(f"image needs image_url and alt_text {where}")
+            if not urlsplit(str(block.get("image_url"))).path.lower().endswith(IMAGES):
+                problems.append(f"downloading image failed (not an image) {where}")
             extra = set(block) - {"type", "block_id", "image_url", "alt_text", "title"}
             if extra:
                 problems.append(f"unknown image fields {sorted(extra)} {where}")
