@@ -46,6 +46,14 @@ COURSE_PROMPT = "assistant-prompt.txt"  # a course folder's own prompt
 OFF_COURSE = "OFF_COURSE"
 CITATION = re.compile(r"\s*[\[(](?:session\s*)?(\d{1,3})[\])]\s*\.?\s*$", re.IGNORECASE)
 TAGS = re.compile(r"</?\s*(passage|system|user|assistant)\b", re.IGNORECASE)
+# Reasoning models (o1, o3, o4-mini, gpt-5…; not the gpt-5 "chat" models, which do not
+# reason): they spend completion tokens on hidden reasoning before the answer.
+REASONING_MODEL = re.compile(r"^(o[1-9]|gpt-5)(?![\w.-]*chat)", re.IGNORECASE)
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Whether `model` (optionally `provider/model`) reasons before answering."""
+    return bool(REASONING_MODEL.match(model.rsplit("/", 1)[-1]))
 
 
 def _setting(values: Mapping[str, str], name: str, default: float) -> float:
@@ -71,6 +79,11 @@ class Settings:
     history_turns: int = 3  # earlier questions and answers about this session
     history_tokens: int = 250
     answer_tokens: int = 300
+    # A reasoning model's limit covers its hidden reasoning and the answer: 300 went to
+    # reasoning and every answer ended `finish_reason=length` (docs/architecture.md,
+    # "Reasoning models"). Low effort keeps the reasoning short for a short answer.
+    reasoning_tokens: int = 2000
+    reasoning_effort: str = "low"
     daily_tokens: int = 20000  # per learner per day (prompt + answer); 0 = no limit
     history_kept: int = 6  # turns stored per learner per session
     prompt_file: Path | None = None
@@ -481,6 +494,17 @@ class Assistant:
                 )
             return self._client
 
+    def limits(self) -> dict[str, Any]:
+        """The completion's token limit for the configured model: a reasoning model gets
+        room for its reasoning and `reasoning_effort`, which other models refuse."""
+        s = self.settings
+        if is_reasoning_model(s.model):
+            return {
+                "max_completion_tokens": s.reasoning_tokens,
+                "reasoning_effort": s.reasoning_effort,
+            }
+        return {"max_completion_tokens": s.answer_tokens}
+
     def _call(self, messages: list[ChatCompletionMessageParam], **extra: Any) -> tuple[str, Any]:
         """One Chat Completions call, bounded by the timeout in total (retry and any
         Retry-After wait included): past it the learner gets the fallback while the call
@@ -491,7 +515,7 @@ class Assistant:
             return client.chat.completions.create(
                 model=self.settings.model,
                 messages=messages,
-                max_completion_tokens=self.settings.answer_tokens,
+                **self.limits(),
                 **extra,
             )
 

@@ -47,12 +47,25 @@ SETTLE_AFTER = timedelta(minutes=2)  # wait for a status callback before looking
 
 class DeliveryError(Exception):
     """A send failed; `retryable` says whether trying again can help, `unreachable` that
-    the learner cannot be reached until they write (blocked us, window closed)."""
+    the learner cannot be reached until they write (blocked us, window closed), `flags`
+    fields the provider's answer sets on the learner (opted out, blocked): the outbox
+    records them, as a status callback carrying the same error code would. `code` is the
+    provider's own error code when it gave one (`not_in_channel`, "21610"), for callers
+    that tell people what to fix."""
 
-    def __init__(self, message: str, retryable: bool = True, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = True,
+        unreachable: bool = False,
+        flags: Mapping[str, Any] | None = None,
+        code: str = "",
+    ) -> None:
         super().__init__(message)
+        self.code = code
         self.retryable = retryable
         self.unreachable = unreachable
+        self.flags = dict(flags or {})
 
 
 class Unconfirmed(DeliveryError):
@@ -442,6 +455,8 @@ class Outbox:
         attempts = entry.get("attempts", 0) + 1
         first = entry.get("first_failed_at") or now
         DELIVERY_FAILURES.labels(channel, str(exc.retryable).lower()).inc()
+        if exc.flags:  # unfenced: the provider's word on the learner holds whoever sends
+            self.store.flag_learner(key, exc.flags)
         if exc.retryable and now - first < self.budget(channel):
             # (the exponent is capped: a day of retries would overflow a timedelta)
             delay = min(self.base_delay * 2 ** min(attempts - 1, 16), MAX_DELAY)

@@ -143,6 +143,7 @@ class Store:
         self.events = self.db["events"]
         self.questions = self.db["questions"]
         self.inbound = self.db["inbound"]
+        self.problems = self.db["problems"]  # standing set-up problems for the admin
 
     @classmethod
     def connect(
@@ -640,6 +641,22 @@ class Store:
     def log_event(self, record: Mapping[str, Any]) -> None:
         """Append an inbound event to the audit log."""
         self.events.insert_one(dict(record))
+
+    # --- set-up problems -----------------------------------------------------------------
+
+    def note_problem(self, problem_id: str, fields: Mapping[str, Any]) -> None:
+        """Record a set-up problem only an admin can fix (a digest channel the Slack app
+        may not post to), for the admin overview: in the store, because the clock that
+        meets it may be another process than the web app that shows it."""
+        self.problems.update_one({"_id": problem_id}, {"$set": dict(fields)}, upsert=True)
+
+    def clear_problem(self, problem_id: str) -> None:
+        """The problem is gone (the same send worked)."""
+        self.problems.delete_one({"_id": problem_id})
+
+    def open_problems(self) -> list[dict[str, Any]]:
+        """Standing set-up problems, oldest first."""
+        return list(self.problems.find().sort("at", 1))
 
     # --- assistant -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import tokens
-from bot.assistant import Assistant, Settings, keyword_grade
+from bot.assistant import Assistant, Settings, is_reasoning_model, keyword_grade
 from bot.config import Config
 from bot.render import to_html
 from bot.retrieval import index, split_session
@@ -221,6 +221,56 @@ def test_model_faults_fall_back_to_the_labelled_passage(
     assert len(fake.requests) == attempts  # at most one retry
     (asked,) = bot.questions()
     assert (asked["mode"], asked["reason"]) == ("passage", reason)
+
+
+def test_a_reasoning_model_gets_room_to_reason_and_answers(fake: FakeOpenAI):
+    """With a reasoning model in OPENAI_MODEL the call carries `reasoning_effort=low` and a
+    limit that leaves room for the answer after the reasoning. Failed before issue 21: 300
+    tokens with the default (medium) effort all went to reasoning, every answer came back
+    empty with `finish_reason=length`, and learners only ever got passages."""
+    fake.reasoning = True
+    bot = Bot(model_env(fake, OPENAI_MODEL="o4-mini"))
+    bot.at_session(3)
+    reply = bot.say("so what's the discount for gold?")
+    assert reply.text.startswith("Gold partners get a 10% discount on list price.")
+    (request,) = fake.requests
+    assert request.body["reasoning_effort"] == "low"
+    assert request.body["max_completion_tokens"] == 2000
+    (asked,) = bot.questions()
+    assert asked["mode"] == "model" and asked["answer_tokens"] == 460  # reasoning counts
+
+
+def test_a_reasoning_answer_cut_off_empty_is_never_sent_empty(fake: FakeOpenAI):
+    """The reasoning-style failure itself (empty content, `finish_reason=length`), here from
+    a reasoning model the bot does not recognise: the learner gets the labelled passage,
+    never an empty message. (This part already held before issue 21.)"""
+    fake.reasoning = True
+    bot = Bot(model_env(fake, OPENAI_MODEL="my-reasoner"))
+    bot.at_session(3)
+    reply = bot.say("what discount does a gold partner get?")
+    assert "a passage from the course" in reply.text
+    assert "Gold partners get a **10% discount**" in reply.text
+    assert "reasoning_effort" not in fake.requests[0].body
+    assert bot.questions()[0]["reason"] == "cut_off"
+
+
+@pytest.mark.parametrize(
+    ("model", "reasons"),
+    [
+        ("o1", True),
+        ("o3-mini", True),
+        ("o4-mini-2025-04-16", True),
+        ("gpt-5", True),
+        ("gpt-5-mini", True),
+        ("openai/o3", True),
+        ("gpt-4o-mini", False),
+        ("gpt-4.1", False),
+        ("gpt-5-chat-latest", False),
+        ("omni-moderation-latest", False),
+    ],
+)
+def test_which_models_reason(model: str, reasons: bool):
+    assert is_reasoning_model(model) is reasons
 
 
 def test_429_asking_for_a_long_wait_still_answers_within_the_timeout(fake: FakeOpenAI):

@@ -13,14 +13,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.channels import slack
 from bot.channels.slack import learner_key
+from bot.channels.slack_blocks import ACTION_PREFIX
 from bot.config import Config
+from bot.conversation import Background, inline
+from bot.lanes import Lanes
 from bot.services import build_services, senders_for
 from bot.web import create_app
 from tests.conftest import copy_without_quizzes, fresh_data_dir
@@ -87,7 +90,7 @@ def stable(value: Any) -> Any:
 class SlackBot:
     """The app with Slack on, inline background work, and the fake Slack it posts to."""
 
-    def __init__(self, fake: FakeSlackAPI, content: str) -> None:
+    def __init__(self, fake: FakeSlackAPI, content: str, background: Background = inline) -> None:
         env = {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
@@ -96,7 +99,7 @@ class SlackBot:
             "CONTENT_DIR": content,
         }
         config = Config.from_env({"DATA_DIR": fresh_data_dir(), **env}, dotenv=None)
-        self.services = build_services(config, senders_for(config))
+        self.services = build_services(config, senders_for(config), background)
         self.app = create_app(config, self.services)
         self.store = self.services.store
         self.fake = fake
@@ -263,6 +266,43 @@ def test_a_reply_slack_never_accepts_parks_the_learner_visibly(fake, content):
     assert "service_unavailable" in doc["parked"]["error"]
     assert doc["parked"]["attempts"] >= budget / timedelta(hours=1)  # hourly rounds here
     assert doc["progress"]["sales-basics"]["current"]
+
+
+# --- the ack under load ----------------------------------------------------------------------
+
+
+def test_a_busy_work_pool_never_holds_the_ack(fake, content):
+    """Slack wants every request answered within 3 s. Twenty DMs from new people keep the
+    listeners' work pool busy (each waits 4 s on `users.info`); a button press and `/train`
+    arriving then are still answered 200 within 3 s, because the ack runs on the request's
+    own thread. Failed before issue 21: the ack waited its turn on the pool, Bolt gave up
+    after 3 s and answered 404 (and Slack showed the learner an error)."""
+    lanes = Lanes()
+    bot = SlackBot(fake, content, background=lanes)
+    fake.delays["users.info"] = 4.0
+    try:
+        for n in range(20):
+            assert bot.say(f"U07BUSY{n:04d}", "start sales training", f"EvBusy{n}") == 200
+        time.sleep(0.3)  # the pool's threads are all waiting on Slack now
+        press = json.loads(parse_qs(payloads(USERS[0])["button"])["payload"][0])
+        press["actions"][0]["action_id"] = f"{ACTION_PREFIX}0"  # a real Trainbot button
+        button = urlencode({"payload": json.dumps(press)})
+        for kind, body in (("button", button), ("command", payloads(USERS[0])["command"])):
+            started = time.monotonic()
+            status = bot.post(body, signed(body), path="/slack/interactions")
+            assert (status, kind) == (200, kind)
+            assert time.monotonic() - started < 3.0, kind
+    finally:
+        fake.delays.clear()
+        # let the held work finish against this fake, not a stopped one
+        fake.wait_for("users.info", 20, timeout=20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            bot.store.learners.count_documents({}) < 21
+            or bot.store.learners.count_documents({"outbox.0": {"$exists": True}})
+        ):
+            time.sleep(0.1)
+        lanes.shutdown()
 
 
 # --- signatures -----------------------------------------------------------------------------

@@ -417,6 +417,30 @@ def test_images_become_links_when_slack_cannot_fetch_them(fake):
     assert f"{BASE}/media/sales-basics/media/demo-flow.png" in json.dumps(retried["blocks"])
 
 
+def test_a_pdf_goes_to_slack_as_a_link_never_as_an_image_block(fake, tmp_path):
+    """Slack shows PNG, JPEG and GIF in image blocks and refuses a whole message with any
+    other file in one (the fake now does too). Failed before issue 21: a session's PDF
+    became an image block, Slack refused the post with `invalid_blocks` and it was sent
+    again without images; now it is a 📄 link in the first and only post."""
+    content = copy_without_quizzes(tmp_path / "content")
+    (content / "sales-basics" / "media" / "price-list.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    session = sorted((content / "sales-basics").glob("03-*.md"))[0]
+    session.write_text(
+        session.read_text(encoding="utf-8") + "\n![Price list](media/price-list.pdf)\n",
+        encoding="utf-8",
+    )
+    bot = make_bot(fake, CONTENT_DIR=str(content))
+    enrolled(bot)
+    bot.say("section 3")
+    posts = fake.calls_to("chat.postMessage")
+    assert all(c.response["ok"] for c in posts), [c.response for c in posts]
+    blocks = bot.sessions()[-1]["blocks"]
+    images = [b["image_url"] for b in blocks if b["type"] == "image"]
+    assert images == [f"{BASE}/media/sales-basics/media/demo-flow.png"]
+    pdf = f"{BASE}/media/sales-basics/media/price-list.pdf"
+    assert f"📄 <{pdf}|Price list>" in json.dumps(blocks, ensure_ascii=False)
+
+
 # --- buttons -------------------------------------------------------------------------------
 
 

@@ -23,7 +23,9 @@ from bot.channels.slack_notify import (
     slack_user,
 )
 from bot.engagement import DIGEST_JOB
+from bot.outbox import DeliveryError
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.test_admin import login
 from tests.test_slack import (
     TEAM,
     Bot,
@@ -36,6 +38,7 @@ from tests.test_slack import (
 from tests.test_slack import fake as fake
 
 MANAGER = "U0MGR"
+ADMIN = "a" * 32
 ADA = f"slack:{TEAM}:U0ADA"
 BOB = f"slack:{TEAM}:U0BOB"
 
@@ -236,6 +239,7 @@ def test_a_nudge_a_day_later_is_allowed_again(bot: Bot, fake):
 
 def test_a_course_channel_digest_has_nudges_only_managers_may_press(fake):
     fake.add_user(MANAGER, display_name="Maya")
+    fake.invite("C0SALES")  # Slack refuses channel posts from an app nobody invited
     bot = make_bot(fake, DIGEST_CHANNELS="sales-basics=C0SALES")
     add_learner(bot, ADA, "Ada", MANAGER)
     run_digest(bot)
@@ -244,3 +248,47 @@ def test_a_course_channel_digest_has_nudges_only_managers_may_press(fake):
     assert nudge_job(bot, ADA) is None
     assert press(bot, message, ADA).status_code == 200  # Ada's manager reads the channel
     assert nudge_job(bot, ADA) is not None
+
+
+def test_a_digest_channel_the_app_is_not_in_is_shown_to_admins(fake, caplog):
+    """Slack answers `not_in_channel` to a post in a channel the app was not invited to
+    (with only `chat:write`). Failed before issue 21: the digest was lost with one warning
+    naming no fix, and nothing reached the admin. Now the log says what to do, the admin
+    overview shows it until a digest gets through, and inviting the app fixes it."""
+    fake.add_user(MANAGER, display_name="Maya")
+    bot = make_bot(fake, DIGEST_CHANNELS="sales-basics=C0SALES", ADMIN_TOKEN=ADMIN)
+    add_learner(bot, ADA, "Ada", MANAGER)
+    with caplog.at_level(logging.ERROR, logger="bot.channels.slack_notify"):
+        run_digest(bot)
+    (refused,) = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0SALES"]
+    assert refused.response["error"] == "not_in_channel"
+    assert "C0SALES (not_in_channel)" in caplog.text and "chat:write.public" in caplog.text
+    client = bot.app.test_client()
+    login(client, ADMIN)
+    page = client.get("/admin").get_data(as_text=True)
+    assert "Digests cannot be posted to Slack channel C0SALES (not_in_channel)" in page
+    assert "/invite @Trainbot" in page and "chat:write.public" in page
+
+    fake.invite("C0SALES")
+    run_digest(bot)
+    posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0SALES"]
+    assert [c.response["ok"] for c in posts] == [False, True]
+    assert "C0SALES" not in client.get("/admin").get_data(as_text=True)
+
+
+def test_chat_write_public_lets_the_app_post_to_a_public_channel_only(fake):
+    """The fake refuses channel posts as Slack does: a public channel takes them with
+    `chat:write.public`, a private one (`G…`) only after an invitation."""
+    fake.scopes.add("chat:write.public")
+    fake.add_user(MANAGER, display_name="Maya")
+    bot = make_bot(fake, DIGEST_CHANNELS="sales-basics=C0SALES")
+    add_learner(bot, ADA, "Ada", MANAGER)
+    run_digest(bot)
+    assert digest_to(fake, "C0SALES")["text"]
+    assert bot.services.store.open_problems() == []
+    sender = bot.services.outbox.senders["slack"]
+    with pytest.raises(DeliveryError) as refused:
+        sender.notify_manager("G0PRIVATE", "hello")
+    assert refused.value.code == "channel_not_found"
+    fake.invite("G0PRIVATE")
+    assert sender.notify_manager("G0PRIVATE", "hello").startswith("G0PRIVATE:")

@@ -373,6 +373,58 @@ def test_21610_unsubscribed_stops_every_send_until_the_learner_writes(bot: Bot, 
     assert sent[2]["Body"] == ["Reminder"] and "Reminders are back on" in sent[3]["Body"][0]
 
 
+def test_21610_from_the_send_itself_opts_the_learner_out(bot: Bot, fake: FakeTwilio):
+    """Twilio refuses `messages.create` with 21610 when the recipient replied STOP to the
+    business. Failed before issue 21: that was a plain failure (parked, but no opt-out), so
+    reminders kept being queued and tried; now it flags the learner as the callback does."""
+    fake.refuse(ADA, 21610)
+    bot.say("I am a new partner")
+    learner = bot.learner()
+    assert learner["opted_out"] is True and learner["whatsapp"]["unsubscribed_at"]
+    assert learner["parked"]["unreachable"] and "21610" in learner["parked"]["error"]
+    assert fake.requests == 1  # a permanent refusal: not retried
+
+
+def test_63014_blocked_in_a_callback_stops_sending_until_the_learner_writes(
+    bot: Bot, fake: FakeTwilio
+):
+    """63014 (the learner blocked the business) arrives in a status callback. Failed before
+    issue 21: the learner was not flagged, so every later reply was sent and failed again;
+    now the queue waits, parked as unreachable, until the learner writes."""
+    bot.say("I am a new partner")
+    sid = fake.wait_for(2)[1]["sid"]
+    assert bot.status(sid, "failed", code="63014").status_code == 204
+    assert bot.learner()["whatsapp"]["blocked_at"]
+    bot.services.conversations.queue(ADA, [Reply("Reminder")])
+    bot.services.outbox.flush(ADA)
+    assert fake.requests == 2  # nothing sent to a learner who blocked us
+    parked = bot.learner()["parked"]
+    assert parked["unreachable"] and "blocked (63014)" in parked["error"]
+    bot.say("menu")  # they unblocked us and wrote: everything waiting goes out, in order
+    sent = fake.wait_for(4)
+    assert sent[2]["Body"] == ["Reminder"] and "Progress" in sent[3]["Body"][0]
+
+
+def test_63014_from_the_send_parks_without_retrying(bot: Bot, fake: FakeTwilio):
+    """63014 answered by `messages.create` itself. Failed before issue 21: not flagged, so
+    each new reply to the learner was tried (and refused) again."""
+    fake.refuse(ADA, 63014)
+    bot.say("I am a new partner")
+    assert bot.learner()["whatsapp"]["blocked_at"] and bot.learner()["parked"]["unreachable"]
+    bot.services.conversations.queue(ADA, [Reply("Reminder")])
+    bot.services.outbox.flush(ADA)
+    assert fake.requests == 1
+
+
+def test_a_63018_rate_limit_on_the_send_is_retried(bot: Bot, fake: FakeTwilio):
+    """63018 (the sender's WhatsApp rate limit) under a 4xx status. Failed before issue 21:
+    treated as permanent, so the learner's queue parked on a limit that passes."""
+    fake.fail(400, code=63018)
+    bot.say("I am a new partner")
+    assert len(fake.wait_for(2)) == 2 and fake.requests == 3
+    assert "parked" not in bot.learner() or bot.learner()["parked"] is None
+
+
 def test_bad_status_callbacks(bot: Bot, fake: FakeTwilio):
     bot.say("I am a new partner")
     sid = fake.wait_for(2)[0]["sid"]
@@ -561,6 +613,44 @@ def test_from_format_variants_are_one_learner(bot: Bot, fake: FakeTwilio):
     bot.say("next", frm="whatsapp:2348012345678")
     assert bot.store.learners.count_documents({}) == 1
     assert "Session 2" in bodies(fake.wait_for(4))[3]
+
+
+BSUID = "US.13491208655302741918"  # Meta's business-scoped user id: no phone number shared
+
+
+def test_a_business_scoped_user_id_is_a_learner_of_its_own(bot: Bot, fake: FakeTwilio):
+    """A user who took a WhatsApp username reaches us as `whatsapp:<BSUID>`, with no phone
+    number in `From` or `WaId`. Failed before issue 21: 400, and the person could not
+    train at all. Now the id is their learner key; replies and receipts use it as is."""
+    key = f"whatsapp:{BSUID}"
+    assert learner_key(key) == key
+    bot.say("I am a new partner", frm=key, WaId="")
+    sent = fake.wait_for(2)
+    assert [m["To"] for m in sent] == [[key], [key]]
+    assert "Welcome, Ada" in sent[0]["Body"][0]
+    assert bot.status(sent[0]["sid"], "delivered", to=key).status_code == 204
+    assert bot.deliveries(key)[0]["provider_status"] == "delivered"
+    bot.say("next", frm=key, WaId="")
+    assert bot.learner(key)["progress"]["partner-onboarding"]["completed"]
+    assert bot.learner() == {}  # no phone-number learner was made
+
+
+def test_a_business_scoped_id_with_the_number_still_shared_stays_one_learner(
+    bot: Bot, fake: FakeTwilio
+):
+    """While WhatsApp still shares the number (`WaId`), a learner who took a username is
+    the phone-number learner they were, not a second one. Failed before issue 21 (400)."""
+    bot.say("I am a new partner")
+    bot.say("next", frm=f"whatsapp:{BSUID}", WaId="2348012345678")
+    assert bot.store.learners.count_documents({}) == 1
+    assert "Session 2" in bodies(fake.wait_for(4))[3]
+
+
+@pytest.mark.parametrize(
+    "sender", ["whatsapp:us.1349120865", "whatsapp:US.", "whatsapp:US.12 34", "whatsapp:USA.123"]
+)
+def test_what_is_not_a_business_scoped_id_is_still_refused(bot: Bot, sender: str):
+    assert bot.post(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
 
 
 def test_a_100_kb_body(bot: Bot, fake: FakeTwilio):

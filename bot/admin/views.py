@@ -168,6 +168,7 @@ def blueprint(services: Services) -> Blueprint:
             now=_now(),
             content_errors=sum(not p.warning for p in services.library.problems),
             parked=len(services.store.parked_learners()),
+            problems=services.store.open_problems(),
         )
 
     # --- learners -----------------------------------------------------------------------

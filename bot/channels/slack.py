@@ -2,11 +2,14 @@
 
 Receiving: one Bolt `App` served by `SlackRequestHandler` at `POST /slack/events` (events,
 interactivity and the slash command may all point there). Bolt checks the signing secret
-(5-minute window: unsigned or stale requests get 401 and change nothing); every listener
-acks at once and the work runs after the ack on a thread pool of the channel's own, so a
-slow answer never makes Slack retry. Each event becomes an `Inbound` for
-`Conversations.handle`, keyed `slack:<team>:<user>`, whose message id makes Slack's
-retries (`X-Slack-Retry-Num`) and double-pressed buttons duplicates that change nothing.
+(5-minute window: unsigned or stale requests get 401 and change nothing). Every listener
+is split in two (Bolt's lazy listeners, `process_before_response=True`): the ack runs on
+the request's own thread and answers Slack at once, and the work runs after it on a thread
+pool of the channel's own. Acking on the pool let a busy pool hold the ack past Slack's
+3 seconds, and Bolt then answered 404 (issue 21); so an ack never waits for any work. Each
+event becomes an `Inbound` for `Conversations.handle`, keyed `slack:<team>:<user>`, whose
+message id makes Slack's retries (`X-Slack-Retry-Num`) and double-pressed buttons
+duplicates that change nothing.
 
 Sending: `SlackSender` renders a `Reply` as Block Kit (`slack_blocks`) and posts it to the
 learner's DM with `chat.postMessage`; answers to questions go in the thread of the session
@@ -252,7 +255,7 @@ def _delivery_error(exc: Exception) -> DeliveryError:
         error = str(exc.response.get("error") or "")
         status = exc.response.status_code
         retryable = error in RETRYABLE_ERRORS or status == 429 or status >= 500
-        return DeliveryError(f"slack: {error or status}", retryable=retryable)
+        return DeliveryError(f"slack: {error or status}", retryable=retryable, code=error)
     return DeliveryError(f"slack: {type(exc).__name__}: {exc}", retryable=True)
 
 
@@ -522,8 +525,9 @@ class _InlineExecutor(Executor):
 
 
 def _listener_executor(services: Services) -> Executor:
-    """Where Bolt runs listeners after the ack: a pool of their own, so that slow work
-    elsewhere (the assistant, on the services' pool) never delays a button's ack."""
+    """Where Bolt runs the listeners' work (their lazy part) after the ack: a pool of
+    their own, so that slow work elsewhere (the assistant, on the services' lanes) never
+    delays it; the acks never wait for this pool."""
     if services.conversations.background is inline:
         return _InlineExecutor()
     return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
@@ -558,17 +562,20 @@ class SlackChannel:
             signing_secret=services.config.slack_signing_secret,
             client=make_client(services.config),  # no token: `authorize` gives one per request
             authorize=authorize,
-            process_before_response=False,  # ack first, work after
+            # The ack part of each listener runs on the request thread and answers Slack;
+            # the lazy part (the work) is handed to `listener_executor` after it.
+            process_before_response=True,
             listener_executor=_listener_executor(services),
             logger=logging.getLogger("bot.channels.slack.bolt"),
         )
-        app.event("message")(self.on_message)
-        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(ack=_ack, lazy=[self.on_message])
+        app.event("app_home_opened")(ack=_ack, lazy=[self.on_home_opened])
         app.event(re.compile(".*"))(self.on_other_event)
-        app.command(re.compile(".*"))(self.on_train)  # the app's one command, `/train`
-        app.action(ASK_ACTION)(self.on_ask)
-        app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self.on_button)
-        app.view(ASK_VIEW)(self.on_question)
+        # the app's one command, `/train`
+        app.command(re.compile(".*"))(ack=self.ack_train, lazy=[self.on_train])
+        app.action(ASK_ACTION)(ack=_ack, lazy=[self.on_ask])
+        app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(ack=_ack, lazy=[self.on_button])
+        app.view(ASK_VIEW)(ack=self.ack_question, lazy=[self.on_question])
         self.app = app
 
     # --- helpers ---------------------------------------------------------------------
@@ -645,14 +652,24 @@ class SlackChannel:
 
     # --- /train --------------------------------------------------------------------
 
-    def on_train(self, ack, command, context) -> None:
-        """`/train` [menu|progress|courses|help] privately; anything else as typed in the DM."""
+    def _train_args(
+        self, command: Mapping[str, Any], context: Mapping[str, Any]
+    ) -> tuple[str, str, str] | None:
+        """(team, user, text) of a `/train`, or None when it names no Slack user."""
         user, team = slack_id(command.get("user_id")), self._team(command, context)
         if not user or not team:
+            return None
+        return team, user, plain_text(str(command.get("text") or "")).strip()
+
+    def ack_train(self, ack, command, context) -> None:
+        """`/train` [menu|progress|courses|help] privately, from the stored state (a local
+        read); anything else: where the answer will arrive (`on_train` does the work)."""
+        args = self._train_args(command, context)
+        if args is None:
             ack()
             return
+        team, user, text = args
         key = learner_key(team, user)
-        text = plain_text(str(command.get("text") or "")).strip()
         if normalize(text) in READ_ONLY:
             ack(**self._private_view(key, normalize(text) or "menu", team, user))
             return
@@ -663,6 +680,14 @@ class SlackChannel:
             app = command.get("api_app_id") or ""
             link = f"<slack://app?team={team}&id={app}&tab=messages|our direct messages>"
             ack(text=f"📬 I'll answer in {link}." if app else "📬 I'll answer in our DM.")
+
+    def on_train(self, command, context) -> None:
+        """After `ack_train`: `/train <anything but a look>` as if typed in the DM."""
+        args = self._train_args(command, context)
+        if args is None or normalize(args[2]) in READ_ONLY:
+            return
+        team, user, text = args
+        key = learner_key(team, user)
         self._handle(
             Inbound(
                 key=key,
@@ -700,9 +725,8 @@ class SlackChannel:
 
     # --- buttons and the question modal -----------------------------------------------
 
-    def on_button(self, ack, body, action, context, respond) -> None:
+    def on_button(self, body, action, context, respond) -> None:
         """A button stands for its typed command; the pressed message loses its buttons."""
-        ack()
         user, team = _user(body), self._team(body, context)
         payload = str(action.get("value") or "")
         if not user or not team or not payload:
@@ -747,9 +771,8 @@ class SlackChannel:
         except Exception as exc:  # deleted message, lost scope: the press still counted
             log.info("slack: could not retire the buttons of %s: %s", ts, _error_of(exc))
 
-    def on_ask(self, ack, body, context) -> None:
+    def on_ask(self, body, context) -> None:
         """The "Ask a question" button: a modal to type the question in."""
-        ack()
         team = self._team(body, context)
         if not body.get("trigger_id") or not team:
             return
@@ -760,16 +783,18 @@ class SlackChannel:
         except Exception as exc:
             log.warning("slack: views.open failed: %s", _error_of(exc))
 
-    def on_question(self, ack, body, view, context) -> None:
-        """The question modal was submitted: the question goes to the assistant."""
-        values = ((view.get("state") or {}).get("values") or {}).get(ASK_BLOCK) or {}
-        question = str((values.get(ASK_INPUT) or {}).get("value") or "").strip()
-        if not question:
+    def ack_question(self, ack, view) -> None:
+        """The question modal: closed, or kept open with a hint when it is empty."""
+        if not _question(view):
             ack(response_action="errors", errors={ASK_BLOCK: "Please type your question."})
             return
         ack()
+
+    def on_question(self, body, view, context) -> None:
+        """After `ack_question`: the question goes to the assistant."""
+        question = _question(view)
         user, team = _user(body), self._team(body, context)
-        if not user or not team:
+        if not question or not user or not team:
             return
         self._handle(
             Inbound(
@@ -780,6 +805,17 @@ class SlackChannel:
                 message_id=f"slack-view:{view.get('id', '')}",
             )
         )
+
+
+def _ack(ack) -> None:
+    """The ack of a listener whose work is all in its lazy part."""
+    ack()
+
+
+def _question(view: Mapping[str, Any]) -> str:
+    """The question typed in the modal ("" when none)."""
+    values = ((view.get("state") or {}).get("values") or {}).get(ASK_BLOCK) or {}
+    return str((values.get(ASK_INPUT) or {}).get("value") or "").strip()
 
 
 def _user(body: Mapping[str, Any]) -> str:

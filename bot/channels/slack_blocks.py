@@ -160,20 +160,31 @@ def publicly_reachable(base_url: str) -> bool:
     return address.is_global
 
 
+# What an image block shows (Slack's list); anything else in one, a PDF say, makes Slack
+# refuse the whole message with `invalid_blocks` (issue 21).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def is_image(path: str) -> bool:
+    """Whether Slack can show `path` (a media path or URL) in an image block."""
+    return urlsplit(path).path.lower().endswith(IMAGE_SUFFIXES)
+
+
 def image_block(url: str, alt: str) -> Block:
     return {"type": "image", "image_url": url, "alt_text": _cut(alt or "image", ALT_LIMIT)}
 
 
-def image_link(url: str, alt: str) -> Block:
-    """What an image becomes where Slack cannot fetch it: a link in a context line."""
-    label = slack_escape(_cut(alt or "image", 200)).replace("|", "¦")
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"🖼 <{url}|{label}>"}]}
+def media_link(url: str, alt: str, icon: str = "🖼") -> Block:
+    """A media item as a link in a context line: an image Slack cannot fetch, or a file
+    no image block can show (a PDF, `icon` 📄)."""
+    label = slack_escape(_cut(alt or url.rsplit("/", 1)[-1], 200)).replace("|", "¦")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{icon} <{url}|{label}>"}]}
 
 
 def without_images(message: Message) -> Message:
     """The same message with image blocks turned into links."""
     blocks = [
-        image_link(b["image_url"], b.get("alt_text", "")) if b.get("type") == "image" else b
+        media_link(b["image_url"], b.get("alt_text", "")) if b.get("type") == "image" else b
         for b in message["blocks"]
     ]
     return {**message, "blocks": blocks}
@@ -226,7 +237,10 @@ def to_messages(reply: Reply, base_url: str) -> list[Message]:
     reachable = publicly_reachable(base_url)
     for media in reply.media:
         url = media_url(base_url, reply.course_id, media)
-        body.append(image_block(url, media.alt) if reachable else image_link(url, media.alt))
+        if not is_image(media.path):
+            body.append(media_link(url, media.alt, "📄"))
+        else:
+            body.append(image_block(url, media.alt) if reachable else media_link(url, media.alt))
     tail = actions(reply.buttons, ask=reply.kind == "session")
     messages: list[list[Block]] = []
     current = head

@@ -3,7 +3,9 @@
 `SlackNotifier` is the engagement module's `ManagerNotifier` for managers named by a Slack
 user id (`U0123`) or a Slack learner key (`slack:T1:U0123`) in a learner's
 `profile.manager`, and for course digest channels (`DIGEST_CHANNELS=course=C0123`). The
-message goes out through the running `SlackSender`.
+message goes out through the running `SlackSender`. A channel the app may not post to
+(`not_in_channel`: neither invited nor granted `chat:write.public`) is logged with the fix
+and kept as a problem on the admin overview until a digest gets through (issue 21).
 
 Pressing "Nudge" is a signed `block_actions` request handled by the Slack channel's Bolt app
 (`listen`): the presser must be that learner's manager (same rule as the digest: the
@@ -18,11 +20,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.channels.slack import SlackChannel, SlackSender, address, learner_key
 from bot.channels.slack_blocks import BLOCKS_PER_MESSAGE, button, note, section
-from bot.outbox import Outbox, mask
+from bot.outbox import DeliveryError, Outbox, mask
 from flows.messages import md_escape
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,18 @@ NUDGE_ACTION = "trainbot_nudge"  # action_id prefix of a digest's Nudge buttons
 NUDGE_BLOCK = "nudge_"  # block_id prefix of the section holding one learner's button
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")  # a course's digest channel (`DIGEST_CHANNELS`)
+# Slack's answers for a channel the app may not post to, and what an admin does about it.
+INVITE = "invite the app to the channel (/invite @Trainbot)"
+CHANNEL_FIXES = {
+    "not_in_channel": f"{INVITE}, or add the chat:write.public scope and reinstall the app",
+    "channel_not_found": f"check the channel id; for a private channel, {INVITE}",
+    "is_archived": "unarchive the channel, or name another one in DIGEST_CHANNELS",
+}
+
+
+def channel_problem_id(channel: str) -> str:
+    """The admin problem recorded for a digest channel."""
+    return f"slack-channel:{channel}"
 
 
 def slack_user(manager: str) -> tuple[str, str] | None:
@@ -84,26 +99,49 @@ class SlackNotifier:
         if found is None or not isinstance(sender, SlackSender):
             return False
         team, user = found
-        sender.notify_manager(
-            user,
-            f"*{subject}*\n\n{text}",
-            team_id=team,
-            extra_blocks=nudge_blocks(nudges),
-        )
-        log.info("notify: sent a Slack DM to manager %s", mask(user))
+        channel = bool(CHANNEL_ID.fullmatch(user))
+        try:
+            sender.notify_manager(
+                user,
+                f"*{subject}*\n\n{text}",
+                team_id=team,
+                extra_blocks=nudge_blocks(nudges),
+            )
+        except DeliveryError as exc:
+            if channel and exc.code in CHANNEL_FIXES:
+                self._channel_refused(user, exc.code)
+            raise
+        if channel:
+            self.outbox.store.clear_problem(channel_problem_id(user))
+        log.info("notify: sent a Slack message to %s", mask(user))
         return True
+
+    def _channel_refused(self, channel: str, error: str) -> None:
+        """Slack will not take posts to a digest channel until an admin acts: say how, in
+        the log and on the admin overview."""
+        fix = CHANNEL_FIXES[error]
+        log.error("slack: digest not posted to channel %s (%s): %s", channel, error, fix)
+        self.outbox.store.note_problem(
+            channel_problem_id(channel),
+            {
+                "what": f"Digests cannot be posted to Slack channel {channel} ({error})",
+                "fix": fix,
+                "at": datetime.now(UTC),
+            },
+        )
 
 
 def listen(channel: SlackChannel) -> None:
     """Handle the Nudge buttons of digests on this Slack channel's Bolt app."""
     channel.app.action(re.compile(f"^{re.escape(NUDGE_ACTION)}"))(
-        lambda ack, body, action, context: _on_nudge(channel, ack, body, action, context)
+        # acked on the request thread, the work after it (see `SlackChannel`)
+        ack=lambda ack: ack(),
+        lazy=[lambda body, action, context: _on_nudge(channel, body, action, context)],
     )
 
 
-def _on_nudge(channel: SlackChannel, ack, body, action, context) -> None:
+def _on_nudge(channel: SlackChannel, body, action, context) -> None:
     """A manager pressed "Nudge" under a learner's name in a digest."""
-    ack()
     services = channel.services
     user, team = (body.get("user") or {}).get("id"), SlackChannel._team(body, context)
     key = str(action.get("value") or "")

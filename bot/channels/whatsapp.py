@@ -51,10 +51,13 @@ LIST_ROWS_MAX, LIST_ROW_TITLE = 10, 24  # …and for list messages
 TEMPLATE_BODY_MAX = 1024  # a Content template's body
 TEMPLATE_VARIABLE_MAX = 900  # the text put into a proactive template's {{1}}
 
-OUTSIDE_WINDOW, UNSUBSCRIBED = 63016, 21610
+OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED = 63016, 21610, 63014
 LOOKUP_PAGE = 50  # recent messages to a learner searched for one whose answer was lost
 # Twilio error codes that no retry can fix (bad or unreachable recipient, window closed).
-PERMANENT = {21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024}
+# The table of codes the bot acts on, and where each comes from: README, "Connect WhatsApp".
+PERMANENT = {21211, 21408, 21610, 21612, 21614, 63003, 63014, 63016, 63024}
+# Rate limits Twilio may answer a send with under a 4xx status: worth retrying with backoff.
+RATE_LIMITED = {20429, 63018}
 
 # Message statuses in the order they progress; failures end it.
 STATUS_ORDER = ("queued", "accepted", "scheduled", "sending", "sent", "delivered", "read")
@@ -66,18 +69,40 @@ _PHONE_NOISE = re.compile(r"[\s\-().]")
 # ASCII digits only: `\d` (and str.isdecimal) also take Arabic-Indic and other digits,
 # which made `whatsapp:+1٥٥٥…` a learner and a Twilio recipient.
 _E164 = re.compile(r"^\+?([1-9][0-9]{6,14})$")
+# Meta's business-scoped user id (BSUID), what Twilio gives for a user who took a WhatsApp
+# username and shares no phone number: a country code, a dot, up to 128 letters and digits
+# (`US.13491208655302741918`; a parent id has `ENT.`). Kept exactly as received.
+_BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 _SMALL_INT = re.compile(r"^[0-9]{1,6}$")  # NumMedia, ErrorCode: int() of 5,000 digits raises
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def learner_key(address: str) -> str | None:
     """`whatsapp:+E164` for a WhatsApp `From`/`To`, tolerating spacing and a missing `+`
-    (so one person never becomes two learners); None for anything that is not one."""
+    (so one person never becomes two learners), or `whatsapp:<BSUID>` for a user Meta
+    identifies by a business-scoped id only; None for anything that is neither."""
     channel, sep, number = address.strip().partition(":")
     if not sep or channel.lower() != "whatsapp":
         return None
+    if _BSUID.match(number.strip()):
+        return f"whatsapp:{number.strip()}"
     match = _E164.match(_PHONE_NOISE.sub("", number))
     return f"whatsapp:+{match.group(1)}" if match else None
+
+
+def learner_flags(code: int | None, sent_at: datetime, now: datetime) -> dict[str, Any]:
+    """What a Twilio error code says about the learner, as fields to set on them: the one
+    place both paths meet (`messages.create` raising it, and a status callback reporting
+    it), so a code means the same wherever it arrives. `sent_at`: when the message that
+    failed went out (a late 63016 must not close a window the learner has reopened since).
+    """
+    if code == OUTSIDE_WINDOW:
+        return {"whatsapp.window_closed_at": min(sent_at, now)}
+    if code == UNSUBSCRIBED:  # the learner replied STOP to the business: opted out
+        return {"opted_out": True, "whatsapp.unsubscribed_at": now}
+    if code == BLOCKED:  # the learner blocked the business: nothing gets through
+        return {"whatsapp.blocked_at": now}
+    return {}
 
 
 def _small_int(text: str) -> int | None:
@@ -151,7 +176,7 @@ def _transient(exc: BaseException) -> bool:
     """Worth retrying at once: rate limits, Twilio's own failures, a network that never
     carried the request."""
     if isinstance(exc, TwilioRestException):
-        return exc.status == 429 or exc.status >= 500
+        return exc.status == 429 or exc.status >= 500 or exc.code in RATE_LIMITED
     return isinstance(exc, NETWORK_ERRORS) and not _ambiguous(exc)
 
 
@@ -316,14 +341,7 @@ class WhatsAppSender:
         parts: Parts | None,
     ) -> list[str]:
         key = str(learner["_id"])
-        last = _utc(learner.get("last_inbound_at"))
-        gone = _utc((learner.get("whatsapp") or {}).get("unsubscribed_at"))
-        if gone is not None and (last is None or gone >= last):
-            raise DeliveryError(
-                f"not sent: Twilio reported {mask(key)} unsubscribed (21610)",
-                retryable=False,
-                unreachable=True,
-            )
+        self._check_reachable(key, learner)
         window_open = self.window_open(learner)
         if already and not window_open:
             raise DeliveryError(
@@ -346,6 +364,25 @@ class WhatsAppSender:
                 parts.add(sid)  # the last one is recorded by the outbox with the whole reply
         return sids
 
+    @staticmethod
+    def _check_reachable(key: str, learner: Mapping[str, Any]) -> None:
+        """Refuse to send while Twilio's last word is that the learner cannot be reached
+        (21610 STOP, 63014 blocked) and they have not written since: every send would fail
+        the same way, so the queue waits for the learner instead (`unreachable`)."""
+        last = _utc(learner.get("last_inbound_at"))
+        flags = learner.get("whatsapp") or {}
+        for name, why, code in (
+            ("unsubscribed_at", "unsubscribed", UNSUBSCRIBED),
+            ("blocked_at", "blocked", BLOCKED),
+        ):
+            since = _utc(flags.get(name))
+            if since is not None and (last is None or since >= last):
+                raise DeliveryError(
+                    f"not sent: Twilio reported {mask(key)} {why} ({code})",
+                    retryable=False,
+                    unreachable=True,
+                )
+
     def _create(self, to: str, part: Part, fence: Callable[[], None] | None = None) -> str:
         """One `messages.create`, retried on 429/5xx and refused connections (`fence`
         runs before each try: the outbox's lease check); failures become DeliveryError,
@@ -361,10 +398,12 @@ class WhatsAppSender:
             message = retrying(self.messages.create, **params)
         except TwilioRestException as exc:
             retryable = _transient(exc) and exc.code not in PERMANENT
+            now = self.clock()
             raise DeliveryError(
                 f"twilio {exc.status} (code {exc.code}): {exc.msg}",
                 retryable=retryable,
-                unreachable=exc.code in (OUTSIDE_WINDOW, UNSUBSCRIBED),
+                unreachable=exc.code in (OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED),
+                flags=learner_flags(exc.code, now, now),
             ) from exc
         except HTTPError as exc:
             if _ambiguous(exc):
@@ -449,6 +488,10 @@ def blueprint(services: Services) -> Blueprint:
         if key is None:
             log.warning("whatsapp: unsupported From %r (message %s)", sender[:40], sid)
             abort(400, "From must be a WhatsApp address such as whatsapp:+15551234567")
+        if not key.startswith("whatsapp:+"):
+            # A business-scoped id: while WhatsApp still shares the number (`WaId`), the
+            # person stays the phone-number learner they were (one person, one learner).
+            key = learner_key("whatsapp:+" + form_text("WaId")) or key
         count = request.form.get("NumMedia", "0").strip()
         payload = form_text("ButtonPayload") or form_text("ListId") or None
         pressed_on = form_text("OriginalRepliedMessageSid")
@@ -492,13 +535,9 @@ def blueprint(services: Services) -> Blueprint:
             log.info("whatsapp: status %s settles the unconfirmed message %s", state, sid)
         elif record is None:
             log.info("whatsapp: status %s for unknown message %s", state, sid)
-        if key and code == OUTSIDE_WINDOW:
-            # The window was closed when *that* message went out; a learner who wrote since
-            # has reopened it (a late report must not fail the answer to a new question).
-            sent_at = _utc((record or {}).get("at")) or now
-            services.store.flag_learner(key, {"whatsapp.window_closed_at": min(sent_at, now)})
-        if key and code == UNSUBSCRIBED:
-            services.store.flag_learner(key, {"opted_out": True, "whatsapp.unsubscribed_at": now})
+        flags = learner_flags(code, _utc((record or {}).get("at")) or now, now)
+        if key and flags:
+            services.store.flag_learner(key, flags)
         return Response(status=204)
 
     return bp

@@ -5,6 +5,12 @@ content to return), or a fault: `hang` (past the client's timeout), `429`
 (`429-retry-after` also asks for a 30 s wait), `500`, `malformed` (invalid JSON), `empty`
 (no content), `length` (cut off), `refusal`, or `echo` (returns what it was sent as the
 answer). `script` queues modes for the next requests.
+
+`reasoning = True` makes it answer as a reasoning model (o3, gpt-5…) does: hidden reasoning
+(`REASONING_SPEND` tokens for the request's `reasoning_effort`, medium by default) comes
+out of `max_completion_tokens` first, and when nothing is left for the answer the reply is
+empty content with `finish_reason=length`. Without it, as a non-reasoning model, a request
+carrying `reasoning_effort` is refused with 400 `unsupported_parameter`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+REASONING_SPEND = {"minimal": 0, "low": 400, "medium": 1500, "high": 6000}
+ANSWER_TOKENS = 60  # what the fake's answer costs after the reasoning
 
 
 @dataclass
@@ -38,6 +47,7 @@ class FakeOpenAI:
     script: list[str] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    reasoning: bool = False
 
     def __post_init__(self) -> None:
         fake = self
@@ -76,6 +86,17 @@ class FakeOpenAI:
     # --- answers ---------------------------------------------------------------------
 
     def respond(self, handler: BaseHTTPRequestHandler, mode: str, body: dict) -> None:
+        if "reasoning_effort" in body and not self.reasoning:
+            error = {
+                "message": "Unsupported parameter: 'reasoning_effort' is not supported with "
+                "this model.",
+                "type": "invalid_request_error",
+                "param": "reasoning_effort",
+                "code": "unsupported_parameter",
+            }
+            return self._send(handler, 400, {"error": error})
+        if self.reasoning and mode == "answer":
+            return self._send(handler, 200, self._reasoned(body))
         if mode == "hang":
             self.release.wait(30)
             return self._send(handler, 200, self._completion("too late"))
@@ -99,6 +120,24 @@ class FakeOpenAI:
             sent = "\n".join(m.get("content", "") for m in body.get("messages", []))
             return self._send(handler, 200, self._completion(sent))
         return self._send(handler, 200, self._completion(self.answer))
+
+    def _reasoned(self, body: dict) -> dict:
+        """A reasoning model's completion: the answer only if the limit leaves room after
+        the reasoning, else empty and cut off (`finish_reason=length`)."""
+        limit = int(body.get("max_completion_tokens") or 4096)
+        spend = REASONING_SPEND.get(body.get("reasoning_effort", "medium"), 1500)
+        if spend + ANSWER_TOKENS > limit:
+            done = self._completion("", "length")
+            reasoning, used = limit, limit
+        else:
+            done = self._completion(self.answer)
+            reasoning, used = spend, spend + ANSWER_TOKENS
+        done["usage"].update(
+            completion_tokens=used,
+            total_tokens=done["usage"]["prompt_tokens"] + used,
+            completion_tokens_details={"reasoning_tokens": reasoning},
+        )
+        return done
 
     @staticmethod
     def _completion(content: str | None, finish: str = "stop") -> dict:

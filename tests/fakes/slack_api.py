@@ -7,7 +7,11 @@ past 50 blocks, a section over 3,000 characters, repeated ids…), so a renderer
 test instead of passing silently. Tests can script failures (`ratelimited` with
 `Retry-After`, `invalid_blocks`, …), delays, hangs (no answer at all, then the
 connection closed) and lost answers (`lose_next`: the call is carried out, its answer never
-arrives). `conversations.open`, `.history` and `.replies` read back what was posted.
+arrives). Channel posts are refused as Slack refuses them: a bot may post to a channel
+(`C…`, `G…`) only after being invited (`invite`), or to a public one with the
+`chat:write.public` scope (`scopes`); otherwise `not_in_channel` (public) or
+`channel_not_found` (private, which a bot that is not a member cannot see).
+`conversations.open`, `.history` and `.replies` read back what was posted.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Scripted:
 
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+IMAGES = (".png", ".jpg", ".jpeg", ".gif")  # what Slack shows in an image block
 
 
 def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS) -> list[str]:
@@ -80,6 +85,8 @@ def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS) -> list[str]:
         elif kind == "image":
             if not block.get("image_url") or not block.get("alt_text"):
                 problems.append(f"image needs image_url and alt_text {where}")
+            if not urlsplit(str(block.get("image_url"))).path.lower().endswith(IMAGES):
+                problems.append(f"downloading image failed (not an image) {where}")
             extra = set(block) - {"type", "block_id", "image_url", "alt_text", "title"}
             if extra:
                 problems.append(f"unknown image fields {sorted(extra)} {where}")
@@ -128,6 +135,8 @@ class FakeSlackAPI:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.delays: dict[str, float] = {}
+        self.scopes = {"chat:write", "commands", "im:history", "users:read"}  # the manifest's
+        self.members: set[str] = set()  # channels the app was invited to
         self._hangs: dict[str, list[float]] = {}
         self._losses: dict[str, list[float]] = {}
         self._scripted: dict[str, list[Scripted]] = {}
@@ -178,6 +187,10 @@ class FakeSlackAPI:
             "real_name": real_name,
             "profile": {"display_name": display_name, "real_name": real_name},
         }
+
+    def invite(self, channel: str) -> None:
+        """`/invite @trainbot` in `channel`: the app may post there from now on."""
+        self.members.add(channel)
 
     def fail_next(
         self,
@@ -352,6 +365,11 @@ class FakeSlackAPI:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         if channel[0] in "UW":  # a user id: the app's DM with that user
             channel = "D" + channel[1:]
+        elif channel[0] in "CG" and channel not in self.members:
+            if channel[0] == "G":
+                return {"ok": False, "error": "channel_not_found"}
+            if "chat:write.public" not in self.scopes:
+                return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         message = {
             "type": "message",

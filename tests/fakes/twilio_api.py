@@ -7,7 +7,10 @@ answer like Twilio under load (`fail(500)`) or when a recipient cannot be reache
 timed out; the message is not accepted) and `drop` (the connection closes unanswered).
 Provider misbehaviour: `lose` (the message is accepted, the answer never arrives),
 `outage` (every request fails while a condition holds, say a hand-moved clock's time) and
-`on_request` (runs before each answer: a slow provider advances the bot's clock). `GET
+`on_request` (runs before each answer: a slow provider advances the bot's clock), and
+`refuse` (a recipient Twilio refuses on every send, as after STOP or a block). A `To` that
+is neither `whatsapp:+E164` nor `whatsapp:<business-scoped user id>` is refused with
+21211, as Twilio refuses an invalid recipient. `GET
 …/Messages.json` lists accepted messages, newest first (filters `To`, `From`), as the
 real client's `messages.list` asks for them.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -26,6 +30,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+# A recipient Twilio takes: a phone number, or Meta's business-scoped user id (BSUID).
+RECIPIENT = re.compile(r"^whatsapp:(\+[1-9][0-9]{6,14}|[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128})$")
 
 
 class FakeTwilio:
@@ -43,6 +50,7 @@ class FakeTwilio:
         self.down: Callable[[], int | None] = lambda: None  # an outage's status, if any
         self.on_request: Callable[[], None] = lambda: None
         self.lookups = 0
+        self.refused: dict[str, int] = {}  # recipient → the error code every send to it gets
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -78,6 +86,11 @@ class FakeTwilio:
     def outage(self, status: int, while_: Callable[[], bool]) -> None:
         """Answer every message request with `status` while `while_()` is true."""
         self.down = lambda: status if while_() else None
+
+    def refuse(self, to: str, code: int) -> None:
+        """Answer every send to `to` with a 400 carrying `code` (Twilio keeps refusing a
+        recipient who replied STOP, 21610, or blocked the business, 63014)."""
+        self.refused[to] = code
 
     def accept(self, times: int = 1) -> None:
         """Let the next `times` requests through (to place a failure after them)."""
@@ -140,6 +153,11 @@ class FakeTwilio:
                 if failure and failure[0] != "lose":
                     status, code = failure
                     return self._json(status, {"code": code, "message": f"fake error {code}"})
+                to = form.get("To", [""])[0]
+                if not RECIPIENT.match(to):
+                    return self._json(400, {"code": 21211, "message": f"Invalid 'To' {to!r}"})
+                if code := fake.refused.get(to):
+                    return self._json(400, {"code": code, "message": f"fake refusal {code}"})
                 if status := fake.down():
                     return self._json(status, {"code": 20500, "message": "fake outage"})
                 sid = "SM" + uuid.uuid4().hex
