@@ -124,14 +124,26 @@ _LineLoader.add_constructor(
 )
 
 
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The 1-based line an author should fix. An unclosed `[`, `{` or quote is only noticed
+    where the text ends or the next key starts, a line (or more) later: for those the line
+    that opened it is the one to fix. Never past the text's last line."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    unclosed = str(getattr(exc, "context", "")).startswith(
+        ("while parsing a flow", "while scanning a quoted")
+    )
+    mark = context if unclosed and context is not None else problem
+    line = mark.line + 1 if mark is not None else 1
+    return max(1, min(line, len(text.splitlines())))
+
+
 def _parse_yaml(text: str, path: Path, problems: _Problems, offset: int = 0) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = (mark.line + 1 if mark else 1) + offset
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        problems.error(path, line, f"invalid YAML: {reason}")
+        problems.error(path, _error_line(exc, text) + offset, f"invalid YAML: {reason}")
         return None
 
 

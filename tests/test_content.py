@@ -67,7 +67,7 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"course.yaml": "title: [oops\n"}, "c/course.yaml:2: invalid YAML"),
+        ({"course.yaml": "title: [oops\n"}, "c/course.yaml:1: invalid YAML"),
         ({"course.yaml": "title: T\ncolour: red\n"}, "c/course.yaml:2: unknown key 'colour'"),
         ({"course.yaml": "description: no title\n"}, "c/course.yaml:1: 'title' is required"),
         ({"course.yaml": "title: T\nnavigation: random\n"}, "c/course.yaml:2: 'navigation'"),
@@ -99,7 +99,7 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
             {"01-a.md": "---\ntitle: A\nsummary: x\n---\nBody\n"},
             "c/01-a.md:3: unknown key 'summary'",
         ),
-        ({"01-a.md": "---\ntitle: [A\n---\nBody\n"}, "c/01-a.md:3: invalid YAML"),
+        ({"01-a.md": "---\ntitle: [A\n---\nBody\n"}, "c/01-a.md:2: invalid YAML"),
         ({"01-a.md": "---\nid: a\n---\nBody\n"}, "c/01-a.md:2: 'title' is required"),
         ({"01-a.md": "---\ntitle: A\n---\n\n"}, "c/01-a.md:4: the session has no text"),
         ({"01-a.md": "---\ntitle: A\nid: Bad Id\n---\nB\n"}, "c/01-a.md:3: session id 'Bad Id'"),
@@ -148,6 +148,28 @@ def test_problems_are_reported_with_path_and_line(tmp_path: Path, files, expecte
     write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-one.md": GOOD_SESSION, **files})
     found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
     assert any(p.startswith(expected) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"course.yaml": "title: T\nenroll: [a, b\nnavigation: free\n"}, "c/course.yaml:2:"),
+        ({"course.yaml": "title: T\nquiz: {pass_mark: 80\n"}, "c/course.yaml:2:"),
+        ({"course.yaml": 'title: "unclosed\nfoo: bar\n'}, "c/course.yaml:1:"),
+        ({"course.yaml": "title: T\ndescription: 'it's'\n"}, "c/course.yaml:2:"),
+        (
+            {"01-a.md": "---\ntitle: A\nquiz:\n  - q: Pick\n    options: [x, y\n---\nB\n"},
+            "c/01-a.md:5:",
+        ),
+        ({"01-a.md": "---\ntitle: A\nid: a: b\n---\nB\n"}, "c/01-a.md:3:"),
+    ],
+)
+def test_invalid_yaml_is_reported_on_the_line_to_fix(tmp_path: Path, files, expected):
+    """Failed before: an unclosed `[`, `{` or quote was reported on the line after it (where
+    YAML noticed), in course.yaml and front matter alike, even past the front matter's end."""
+    write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-one.md": GOOD_SESSION, **files})
+    found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
+    assert any(p.startswith(expected + " invalid YAML") for p in found), found
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path):
