@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot.render import images, to_whatsapp
+from bot.render import images, links, to_whatsapp
 from bot.security import allowed_media_list, media_type
 from flows.awards import check_award
 from flows.commands import ALIASES, normalize, parse
@@ -376,14 +377,15 @@ def _session(
     for src, alt, line in images(body):
         if src.startswith(("http://", "https://")):
             media.append(Media(src, alt))
-            continue
-        target = (folder / src).resolve()
-        if not target.is_relative_to(folder.resolve()) or not target.is_file():
-            problems.error(path, body_line + line, f"media file '{src}' not found")
-        elif media_type(src) is None:
-            problems.error(path, body_line + line, _not_media(src))
+        elif reason := _missing_media(src, folder, "media file"):
+            problems.error(path, body_line + line, reason)
         else:
             media.append(Media(src, alt))
+    for href, line in links(body):
+        parts = urlsplit(href)
+        local = not (parts.scheme or parts.netloc or href.startswith(("#", "/")))
+        if local and (reason := _missing_media(unquote(parts.path), folder, "linked file")):
+            problems.error(path, body_line + line, reason)
     quiz = _questions(meta.get("quiz"), meta, path, problems)
     draw = meta.get("draw")
     if draw is not None and (not isinstance(draw, int) or isinstance(draw, bool) or draw < 1):
@@ -497,6 +499,14 @@ def _question(
 
 
 # --- whole courses and catalogs ------------------------------------------------------
+
+
+def _missing_media(name: str, folder: Path, what: str) -> str | None:
+    """Why a course file an image or a link points to cannot be served, or None."""
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()) or not target.is_file():
+        return f"{what} '{name}' not found"
+    return _not_media(name) if media_type(name) is None else None
 
 
 def _not_media(name: str) -> str:

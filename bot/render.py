@@ -159,12 +159,28 @@ def to_html(markdown: str, media_url: str = "") -> str:
     return parser.renderer.render(tokens, parser.options, {})
 
 
+def _inline_tokens(markdown: str) -> list[tuple[Token, int]]:
+    """Every inline token of a Markdown text with its 0-based source line."""
+    return [
+        (child, tok.map[0] if tok.map else 0)
+        for tok in _parser().parse(markdown)
+        for child in tok.children or []
+    ]
+
+
 def images(markdown: str) -> list[tuple[str, str, int]]:
     """Every image in a Markdown text as (src, alt, 0-based source line)."""
-    found = []
-    for tok in _parser().parse(markdown):
-        for child in tok.children or []:
-            if child.type == "image":
-                line = tok.map[0] if tok.map else 0
-                found.append((str(child.attrs.get("src", "")), child.content, line))
-    return found
+    return [
+        (str(tok.attrs.get("src", "")), tok.content, line)
+        for tok, line in _inline_tokens(markdown)
+        if tok.type == "image"
+    ]
+
+
+def links(markdown: str) -> list[tuple[str, int]]:
+    """Every link target in a Markdown text as (href, 0-based source line)."""
+    return [
+        (str(tok.attrs.get("href", "")), line)
+        for tok, line in _inline_tokens(markdown)
+        if tok.type == "link_open"
+    ]

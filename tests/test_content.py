@@ -172,6 +172,22 @@ def test_invalid_yaml_is_reported_on_the_line_to_fix(tmp_path: Path, files, expe
     assert any(p.startswith(expected + " invalid YAML") for p in found), found
 
 
+def test_a_link_to_a_missing_course_file_is_reported(tmp_path: Path):
+    """Failed before: only images were checked, so `[Price list](media/prices.pdf)` with no
+    such file passed `content check` and learners got a dead link."""
+    body = (
+        "---\ntitle: A\n---\nSee [the prices](media/prices.pdf).\n\n"
+        "[Sheet](media/sheet%20one.pdf) · [Web](https://example.com/x.pdf) · [Top](#top)\n\n"
+        "[Notes](media/notes.html)\n"
+    )
+    write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-a.md": body})
+    write(tmp_path / "c" / "media", {"sheet one.pdf": b"%PDF-1.4", "notes.html": "<p>x</p>"})
+    found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
+    assert "c/01-a.md:4: linked file 'media/prices.pdf' not found" in found, found
+    assert any(p.startswith("c/01-a.md:8: 'media/notes.html' is not an allowed") for p in found)
+    assert not any(":6:" in p for p in found), found  # present file, web link, anchor
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path):
     write(
         tmp_path / "c",
