@@ -20,6 +20,7 @@ from bot.channels.slack_blocks import (
     BUTTON_LABEL_LIMIT,
     HEADER_LIMIT,
     SECTION_LIMIT,
+    plain,
     to_messages,
 )
 from bot.channels.whatsapp_limits import TEMPLATE_BODY_MAX, button_width, clip
@@ -44,6 +45,15 @@ def lint(reply: Reply) -> list[Finding]:
     return _whatsapp(reply) + _slack(reply)
 
 
+def shown_label(channel: str, title: str, count: int) -> str:
+    """The label `channel` shows for a button titled `title` among `count` buttons."""
+    if channel == "whatsapp":
+        return clip(title, button_width(count))
+    if channel == "slack":
+        return str(plain(title, BUTTON_LABEL_LIMIT)["text"])
+    return title
+
+
 def _whatsapp(reply: Reply) -> list[Finding]:
     text = to_whatsapp(reply.text)
     found = []
@@ -60,7 +70,7 @@ def _whatsapp(reply: Reply) -> list[Finding]:
     width = button_width(len(reply.buttons))
     kind = "reply button" if len(reply.buttons) <= 3 else "list row"
     cut = [
-        f"'{b.title}' shows as '{clip(b.title, width)}'"
+        f"'{b.title}' shows as '{shown_label('whatsapp', b.title, len(reply.buttons))}'"
         for b in reply.buttons
         if len(b.title) > width
     ]
@@ -83,7 +93,7 @@ def _whatsapp(reply: Reply) -> list[Finding]:
 def _slack(reply: Reply) -> list[Finding]:
     found = []
     cut = [
-        f"'{b.title}' shows as '{b.title[: BUTTON_LABEL_LIMIT - 1]}…'"
+        f"'{b.title}' shows as '{shown_label('slack', b.title, len(reply.buttons))}'"
         for b in reply.buttons
         if len(b.title) > BUTTON_LABEL_LIMIT
     ]
