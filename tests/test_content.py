@@ -108,6 +108,10 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
             "c/01-a.md:6: media file 'media/none.png' not found",
         ),
         ({"01-a.md": "---\ntitle: A\n---\n![x](../course.yaml)\n"}, "c/01-a.md:4: media file"),
+        (
+            {"01-a.md": "---\ntitle: A\n---\nText\n\n![clip](media/none.mp4)\n"},
+            "c/01-a.md:6: linked file 'media/none.mp4' not found",
+        ),
         ({"01-a.md": b"---\ntitle: A\n---\nbad \xff byte\n"}, "c/01-a.md:4: not valid UTF-8"),
         (
             {"01-a.md": GOOD_SESSION, "02-a.md": GOOD_SESSION},

@@ -239,7 +239,8 @@ class WhatsAppSender:
     def plan(self, reply: Reply, window_open: bool) -> list[Part]:
         """The Twilio messages for a reply, in sending order (deterministic, so a retry
         can skip the ones already sent)."""
-        text = to_whatsapp(reply.text)
+        course_media = self.media_url(reply.course_id, "") if reply.course_id else ""
+        text = to_whatsapp(reply.text, course_media)
         if not window_open:
             template = self.templates.get("notify")
             if not template:
