@@ -23,7 +23,7 @@ from bot.channels.slack_blocks import (
     plain,
     to_messages,
 )
-from bot.channels.whatsapp_limits import TEMPLATE_BODY_MAX, button_width, clip
+from bot.channels.whatsapp_limits import QUICK_REPLY_MAX, TEMPLATE_BODY_MAX, button_width, clip
 from bot.render import to_slack, to_whatsapp
 from bot.split import WHATSAPP_LIMIT, split_text
 from flows.events import Reply
@@ -68,7 +68,7 @@ def _whatsapp(reply: Reply) -> list[Finding]:
     if not reply.buttons:
         return found
     width = button_width(len(reply.buttons))
-    kind = "reply button" if len(reply.buttons) <= 3 else "list row"
+    kind = "reply button" if len(reply.buttons) <= QUICK_REPLY_MAX else "list row"
     cut = [
         f"'{b.title}' shows as '{shown_label('whatsapp', b.title, len(reply.buttons))}'"
         for b in reply.buttons
