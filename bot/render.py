@@ -10,7 +10,6 @@ Links to course files (`media/prices.pdf`) point at the course's media route.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +21,6 @@ from markdown_it.token import Token
 VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".3gp")
 VIDEO_MARK = "▶️"
-BARE_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 
 def is_video(src: str) -> bool:
@@ -177,29 +175,13 @@ def to_slack(markdown: str, media_base: str = "") -> str:
     return to_chat(markdown, SLACK, media_base)
 
 
-def _linked(text: Token) -> list[Token]:
-    """A text token with its bare web addresses as links: WhatsApp and Slack link them
-    themselves, a browser does not (markdown-it's linkify needs another package)."""
-    pieces: list[Token] = []
-    last = 0
-    for match in BARE_URL.finditer(text.content):
-        pieces.append(Token("text", "", 0, content=text.content[last : match.start()]))
-        pieces += _html_link(match.group(), match.group())
-        last = match.end()
-    if not pieces:
-        return [text]
-    return [*pieces, Token("text", "", 0, content=text.content[last:])]
-
-
 def to_html(markdown: str, media_url: str = "") -> str:
-    """Safe HTML: raw HTML in the source is escaped, line breaks are kept as in a chat,
-    relative image and link paths are served from `media_url` (the course's media route),
-    bare web addresses and videos are links."""
+    """Safe HTML: raw HTML in the source is escaped, line breaks are kept as in a chat, and
+    relative image paths are served from `media_url` (the course's media route)."""
     parser = _parser(breaks=True)
     tokens = parser.parse(markdown)
     for tok in tokens:
         children: list[Token] = []
-        in_link = False
         for child in tok.children or []:
             src = str(child.attrs.get("src", ""))
             if child.type == "image" and is_video(src):
@@ -215,8 +197,7 @@ def to_html(markdown: str, media_url: str = "") -> str:
                 child.attrs["href"] = _href(str(child.attrs.get("href", "")), media_url)
                 child.attrs["target"] = "_blank"
                 child.attrs["rel"] = "noopener"
-            in_link = child.type == "link_open" or (in_link and child.type != "link_close")
-            children += _linked(child) if child.type == "text" and not in_link else [child]
+            children.append(child)
         if tok.children is not None:
             tok.children = children
     return parser.renderer.render(tokens, parser.options, {})

@@ -103,16 +103,3 @@ def test_videos_are_links_on_every_channel():
         for b in message["blocks"]
         if b["type"] == "section"
     )
-
-
-def test_bare_web_addresses_are_links_on_the_web():
-    """Failed before: a bare `https://youtu.be/…` in a session was plain text in the web
-    simulator (WhatsApp and Slack link bare addresses themselves)."""
-    html = to_html("Watch https://youtu.be/abc. Or [this](https://a.example/x) or `https://b.c`")
-    assert (
-        '<a href="https://youtu.be/abc" target="_blank" rel="noopener">https://youtu.be/abc</a>.'
-        in html
-    )
-    assert html.count("<a href") == 2  # the Markdown link stays one link; code stays code
-    assert "<code>https://b.c</code>" in html
-    assert "<a" not in to_html("javascript:alert(1) and ftp://x.example")
