@@ -340,7 +340,7 @@ def test_content_errors_show_on_the_overview(app_parts) -> None:
     login(client)
     assert "1 content error(s)" in client.get("/admin").get_data(as_text=True)
     content = client.get("/admin/content").get_data(as_text=True)
-    # the line is where the YAML parser gave up (libyaml: end of file, line 2)
+    # the line to fix: where the unclosed `[` opened (line 1; libyaml gives up on line 2)
     assert re.search(r"broken/course\.yaml:\d+: invalid YAML", content)
 
 
