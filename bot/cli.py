@@ -285,10 +285,10 @@ def content_check(folder: Path | None) -> None:
 )
 @click.option("--course", "course_id", help="course id when FOLDER holds several")
 def content_preview(folder: Path, session: str | None, channel: str, course_id: str | None) -> None:
-    """Print a session (number or id; default: all) as a channel would show it."""
+    """Print a session (number or id; default: all) and its quiz as a channel would show
+    them, the right answers marked."""
     from bot.content import check
-    from bot.render import to_html, to_slack, to_whatsapp
-    from flows.machine import session_reply
+    from bot.preview_text import session_preview
 
     result = check(folder)
     for problem in result.errors:
@@ -296,7 +296,6 @@ def content_preview(folder: Path, session: str | None, channel: str, course_id: 
     courses = [c for c in result.courses if course_id in (None, c.id)]
     if not courses:
         raise click.ClickException("no valid course found")
-    render = {"whatsapp": to_whatsapp, "slack": to_slack, "web": to_html}[channel]
     for course in courses:
         numbers: Sequence[int] = range(1, len(course.sessions) + 1)
         if session:
@@ -307,13 +306,7 @@ def content_preview(folder: Path, session: str | None, channel: str, course_id: 
                 )
             numbers = wanted
         for number in numbers:
-            reply = session_reply(course, number)
-            text = render(reply.text)
-            click.echo(f"── {course.id} · session {number} · {channel} · {len(text)} characters")
-            click.echo(text)
-            for media in reply.media:
-                click.echo(f"[media] {media.path} ({media.alt})")
-            click.echo("  ".join(f"[{b.title}]" for b in reply.buttons) + "\n")
+            click.echo(session_preview(course, number, channel))
 
 
 @content.command("search")

@@ -18,15 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot.render import images, to_whatsapp
+from bot.lint import lint
+from bot.render import images, links
 from bot.security import allowed_media_list, media_type
 from flows.awards import check_award
 from flows.commands import ALIASES, normalize, parse
 from flows.course import CHANNELS, Catalog, Course, Media, Question, QuizPolicy, Session
-from flows.machine import session_reply
+from flows.machine import quiz_replies, session_reply
 from flows.messages import CATALOG, placeholders
 from flows.quiz import questions_for
 from flows.reminders import parse_policy
@@ -39,7 +41,7 @@ DURATION = re.compile(
     r"^(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?$", re.IGNORECASE
 )
 SESSION_FILE = re.compile(r"^(\d+)[-_ ]?(.*)\.md$")
-WHATSAPP_LIMIT = 1500  # one WhatsApp message; longer sessions are split into several
+QUESTION_LINE = "question:"  # key prefix of a question's line in a session's `lines`
 MAX_OPTIONS = 10  # a WhatsApp list shows at most 10 rows
 
 COURSE_KEYS = {
@@ -130,14 +132,26 @@ _LineLoader.add_constructor(
 )
 
 
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The 1-based line an author should fix. An unclosed `[`, `{` or quote is only noticed
+    where the text ends or the next key starts, a line (or more) later: for those the line
+    that opened it is the one to fix. Never past the text's last line."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    unclosed = str(getattr(exc, "context", "")).startswith(
+        ("while parsing a flow", "while scanning a quoted")
+    )
+    mark = context if unclosed and context is not None else problem
+    line = mark.line + 1 if mark is not None else 1
+    return max(1, min(line, len(text.splitlines())))
+
+
 def _parse_yaml(text: str, path: Path, problems: _Problems, offset: int = 0) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = (mark.line + 1 if mark else 1) + offset
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        problems.error(path, line, f"invalid YAML: {reason}")
+        problems.error(path, _error_line(exc, text) + offset, f"invalid YAML: {reason}")
         return None
 
 
@@ -372,15 +386,17 @@ def _session(
     for src, alt, line in images(body):
         if src.startswith(("http://", "https://")):
             media.append(Media(src, alt))
-            continue
-        target = (folder / src).resolve()
-        if not target.is_relative_to(folder.resolve()) or not target.is_file():
-            problems.error(path, body_line + line, f"media file '{src}' not found")
-        elif media_type(src) is None:
-            problems.error(path, body_line + line, _not_media(src))
+        elif reason := _missing_media(src, folder, "media file"):
+            problems.error(path, body_line + line, reason)
         else:
             media.append(Media(src, alt))
-    quiz = _questions(meta.get("quiz"), meta, path, problems)
+    for href, line in links(body):
+        parts = urlsplit(href)
+        local = not (parts.scheme or parts.netloc or href.startswith(("#", "/")))
+        if local and (reason := _missing_media(unquote(parts.path), folder, "linked file")):
+            problems.error(path, body_line + line, reason)
+    where: dict[str, int] = {}
+    quiz = _questions(meta.get("quiz"), meta, path, problems, where)
     draw = meta.get("draw")
     if draw is not None and (not isinstance(draw, int) or isinstance(draw, bool) or draw < 1):
         problems.error(path, _line(meta, "draw", 1), "'draw' must be a number of questions, 1+")
@@ -388,11 +404,15 @@ def _session(
     limit = _duration(meta.get("time_limit"), path, _line(meta, "time_limit", 1), problems)
     lines[session_id] = {
         key: _line(meta, key, 1) for key in ("final", "draw", "quiz") if key in meta
-    }
+    } | {QUESTION_LINE + qid: line for qid, line in where.items()}
     return Session(session_id, title, body.strip(), tuple(media), quiz, final, draw, limit)
 
 
-def _questions(items: Any, meta: Any, path: Path, problems: _Problems) -> tuple[Question, ...]:
+def _questions(
+    items: Any, meta: Any, path: Path, problems: _Problems, where: dict[str, int]
+) -> tuple[Question, ...]:
+    """The valid questions of a front matter's `quiz`; `where` gets each one's line (its
+    options, where labels are written)."""
     if items is None:
         return ()
     if not isinstance(items, list):
@@ -408,6 +428,7 @@ def _questions(items: Any, meta: Any, path: Path, problems: _Problems) -> tuple[
         question = _question(item, index, line, path, problems)
         if question:
             questions.append(question)
+            where[question.id] = _line(item, "options", 1) if "options" in item else line
     return tuple(questions)
 
 
@@ -496,6 +517,14 @@ def _question(
 # --- whole courses and catalogs ------------------------------------------------------
 
 
+def _missing_media(name: str, folder: Path, what: str) -> str | None:
+    """Why a course file an image or a link points to cannot be served, or None."""
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()) or not target.is_file():
+        return f"{what} '{name}' not found"
+    return _not_media(name) if media_type(name) is None else None
+
+
 def _not_media(name: str) -> str:
     return (
         f"'{name}' is not an allowed media type (allowed: {allowed_media_list()}); "
@@ -554,8 +583,8 @@ def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
     # `quiz` too, beside its parsed form in `Course.quiz`
     extra = MappingProxyType({k: v for k, v in data.items() if k not in settings or k == "quiz"})
     course = Course(id=course_id, sessions=tuple(sessions), settings=extra, **settings)
-    _check_lengths(course, folder, seen, problems)
-    return course, sorted(problems)
+    _check_channels(course, seen, key_lines, problems)
+    return (None if any(not p.warning for p in problems) else course), sorted(problems)
 
 
 def _check_quizzes(
@@ -611,20 +640,21 @@ def _check_quizzes(
             )
 
 
-def _check_lengths(
-    course: Course, folder: Path, paths: dict[str, Path], problems: _Problems
+def _check_channels(
+    course: Course, paths: dict[str, Path], lines: dict[str, dict[str, int]], problems: _Problems
 ) -> None:
-    """Warn about sessions that will arrive as several WhatsApp messages."""
+    """Channel lint (`bot.lint`) of every session and quiz question as a learner gets them:
+    a session's findings on its first line, a question's on its own."""
     for number, session in enumerate(course.sessions, start=1):
-        length = len(to_whatsapp(session_reply(course, number).text))
-        if length > WHATSAPP_LIMIT:
-            parts = -(-length // WHATSAPP_LIMIT)
-            problems.warn(
-                paths[session.id],
-                1,
-                f"{length} characters on WhatsApp: will arrive as about {parts} messages "
-                f"(limit {WHATSAPP_LIMIT})",
-            )
+        where = lines.get(session.id, {})
+        replies = [(session_reply(course, number), 1)] + [
+            (reply, where.get(QUESTION_LINE + question.id, 1))
+            for reply, question in zip(quiz_replies(course, number), session.quiz, strict=True)
+        ]
+        for reply, line in replies:
+            for finding in lint(reply):
+                add = problems.error if finding.error else problems.warn
+                add(paths[session.id], line, finding.message)
 
 
 def course_folders(root: Path) -> list[Path]:

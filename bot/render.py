@@ -2,7 +2,10 @@
 
 One token walk over markdown-it-py's parse serves WhatsApp and Slack, which differ only in
 their markers; HTML uses markdown-it's own renderer with raw HTML disabled. Images are not
-part of the text: channels send them as media.
+part of the text: channels send them as media. Videos are links on every channel, written
+as a link or as an image (`![Demo](https://youtu.be/…)`, `![Demo](media/demo.mp4)`): no
+chat shows a YouTube page as an image, and Slack refuses a message whose image is a video.
+Links to course files (`media/prices.pdf`) point at the course's media route.
 """
 
 from __future__ import annotations
@@ -10,9 +13,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".3gp")
+VIDEO_MARK = "▶️"
+
+
+def is_video(src: str) -> bool:
+    """A YouTube or Vimeo address, or a video file."""
+    parts = urlsplit(src)
+    host = (parts.hostname or "").lower()
+    on_host = any(host == h or host.endswith("." + h) for h in VIDEO_HOSTS)
+    return on_host or parts.path.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def _href(href: str, media_base: str) -> str:
+    """A link target, course files (`media/x.pdf`) resolved against the course's media
+    route so that they open from a chat too."""
+    parts = urlsplit(href)
+    if not media_base or parts.scheme or parts.netloc or href.startswith(("#", "/")):
+        return href
+    return f"{media_base.rstrip('/')}/{href}"
+
+
+def _video_label(alt: str) -> str:
+    return f"{VIDEO_MARK} {alt.strip() or 'Video'}"
 
 
 @lru_cache(maxsize=2)
@@ -53,7 +82,7 @@ def _wrap(marker: str, inner: str) -> str:
     return f"{lead}{marker}{stripped}{marker}{trail}"
 
 
-def _inline(children: list[Token], style: Style) -> str:
+def _inline(children: list[Token], style: Style, media_base: str = "") -> str:
     """Render inline tokens; nested spans are rendered innermost first."""
     stack: list[tuple[str, list[str], str]] = [("", [], "")]
     closers = {"strong_close", "em_close", "s_close", "link_close"}
@@ -65,7 +94,10 @@ def _inline(children: list[Token], style: Style) -> str:
         elif tok.type == "s_open":
             stack.append((style.strike, [], ""))
         elif tok.type == "link_open":
-            stack.append(("link", [], str(tok.attrs.get("href", ""))))
+            stack.append(("link", [], _href(str(tok.attrs.get("href", "")), media_base)))
+        elif tok.type == "image" and is_video(src := str(tok.attrs.get("src", ""))):
+            label = style.escape(_video_label(tok.content))
+            stack[-1][1].append(style.link.format(text=label, href=_href(src, media_base)))
         elif tok.type in closers and len(stack) > 1:
             marker, parts, href = stack.pop()
             inner = "".join(parts)
@@ -85,10 +117,11 @@ def _inline(children: list[Token], style: Style) -> str:
 
 
 @lru_cache(maxsize=1024)  # the same sessions and menus are rendered for every learner
-def to_chat(markdown: str, style: Style) -> str:
+def to_chat(markdown: str, style: Style, media_base: str = "") -> str:
     """Markdown as WhatsApp or Slack text: paragraphs, headings, lists, quotes and code.
 
     Blocks are separated by a blank line; a whole list (nested ones indented) is one block.
+    `media_base` is the course's media route, for links to course files.
     """
     blocks: list[str] = []
     list_lines: list[str] = []
@@ -117,7 +150,7 @@ def to_chat(markdown: str, style: Style) -> str:
         elif kind in ("blockquote_open", "blockquote_close"):
             quote += 1 if kind.endswith("open") else -1
         elif kind == "inline":
-            text = _inline(tok.children or [], style)
+            text = _inline(tok.children or [], style, media_base)
             if not text.strip():
                 continue
             text = "> " * quote + (_wrap(style.bold, text) if heading else text)
@@ -132,14 +165,14 @@ def to_chat(markdown: str, style: Style) -> str:
     return "\n\n".join(blocks)
 
 
-def to_whatsapp(markdown: str) -> str:
+def to_whatsapp(markdown: str, media_base: str = "") -> str:
     """WhatsApp text (`*bold*`, `_italic_`, `~strike~`, links as "text (url)")."""
-    return to_chat(markdown, WHATSAPP)
+    return to_chat(markdown, WHATSAPP, media_base)
 
 
-def to_slack(markdown: str) -> str:
+def to_slack(markdown: str, media_base: str = "") -> str:
     """Slack mrkdwn (`*bold*`, `_italic_`, `<url|text>`)."""
-    return to_chat(markdown, SLACK)
+    return to_chat(markdown, SLACK, media_base)
 
 
 def to_html(markdown: str, media_url: str = "") -> str:
@@ -148,23 +181,60 @@ def to_html(markdown: str, media_url: str = "") -> str:
     parser = _parser(breaks=True)
     tokens = parser.parse(markdown)
     for tok in tokens:
+        children: list[Token] = []
         for child in tok.children or []:
-            if child.type == "image":
-                src = str(child.attrs.get("src", ""))
-                if media_url and not src.startswith(("http://", "https://", "/")):
-                    child.attrs["src"] = f"{media_url.rstrip('/')}/{src}"
+            src = str(child.attrs.get("src", ""))
+            if child.type == "image" and is_video(src):
+                children += _html_link(_href(src, media_url), _video_label(child.content))
+                continue
+            if (
+                child.type == "image"
+                and media_url
+                and not src.startswith(("http://", "https://", "/"))
+            ):
+                child.attrs["src"] = f"{media_url.rstrip('/')}/{src}"
             if child.type == "link_open":
+                child.attrs["href"] = _href(str(child.attrs.get("href", "")), media_url)
                 child.attrs["target"] = "_blank"
                 child.attrs["rel"] = "noopener"
+            children.append(child)
+        if tok.children is not None:
+            tok.children = children
     return parser.renderer.render(tokens, parser.options, {})
 
 
+def _inline_tokens(markdown: str) -> list[tuple[Token, int]]:
+    """Every inline token of a Markdown text with its 0-based source line."""
+    return [
+        (child, tok.map[0] if tok.map else 0)
+        for tok in _parser().parse(markdown)
+        for child in tok.children or []
+    ]
+
+
+def _html_link(href: str, label: str) -> list[Token]:
+    """Tokens of `<a href target=_blank>label</a>`."""
+    opening = Token("link_open", "a", 1, attrs={"href": href, "target": "_blank"})
+    opening.attrs["rel"] = "noopener"
+    return [opening, Token("text", "", 0, content=label), Token("link_close", "a", -1)]
+
+
 def images(markdown: str) -> list[tuple[str, str, int]]:
-    """Every image in a Markdown text as (src, alt, 0-based source line)."""
-    found = []
-    for tok in _parser().parse(markdown):
-        for child in tok.children or []:
-            if child.type == "image":
-                line = tok.map[0] if tok.map else 0
-                found.append((str(child.attrs.get("src", "")), child.content, line))
-    return found
+    """Every image in a Markdown text as (src, alt, 0-based source line); videos written
+    as images are links (`links`)."""
+    return [
+        (src, tok.content, line)
+        for tok, line in _inline_tokens(markdown)
+        if tok.type == "image" and not is_video(src := str(tok.attrs.get("src", "")))
+    ]
+
+
+def links(markdown: str) -> list[tuple[str, int]]:
+    """Every link target in a Markdown text as (href, 0-based source line), videos written
+    as images included."""
+    return [
+        (str(tok.attrs.get("href" if tok.type == "link_open" else "src", "")), line)
+        for tok, line in _inline_tokens(markdown)
+        if tok.type == "link_open"
+        or (tok.type == "image" and is_video(str(tok.attrs.get("src", ""))))
+    ]

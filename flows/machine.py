@@ -628,7 +628,6 @@ def _question(turn: Turn, text: str) -> Outcome:
 # quiz question follows its answer. Written answers are any text that is not a command.
 
 BUTTON = "quiz:"  # an option button's payload: quiz:<question id>:<position shown>
-BUTTON_TITLE = 20  # characters of a button title (WhatsApp's limit)
 INFORMATIONAL = (Cmd.HELP, Cmd.PROGRESS, Cmd.COURSES, Cmd.STOP, Cmd.START)
 
 
@@ -680,36 +679,63 @@ def _how(course: Course, question: Question, count: int) -> str:
     return say(f"quiz_how_{question.kind}", course, count=count)
 
 
-def _title(position: int, option: str) -> str:
-    title = f"{position}) {option}"
-    return title if len(title) <= BUTTON_TITLE else title[: BUTTON_TITLE - 1] + "…"
-
-
 def _question_reply(course: Course, attempt: QuizAttempt) -> Reply:
-    """The current question with its numbered options (and buttons where one tap answers)."""
+    """The current question of an attempt, with its options as this learner sees them."""
     asked = attempt.current
     assert asked is not None
     found = find_question(course, asked.question_id)
     assert found is not None  # _reconcile drops questions the course no longer has
     origin, question = found
-    options = "  \n".join(f"{n}\\) {md_escape(o)}" for n, o in enumerate(asked.options, 1))
+    place = (len(attempt.answers) + 1, len(attempt.asked))
+    return question_reply(course, origin, question, asked.options, place, attempt.kind == REVIEW)
+
+
+def question_reply(
+    course: Course,
+    origin: Session,
+    question: Question,
+    options: tuple[str, ...],
+    place: tuple[int, int] = (1, 1),
+    review: bool = False,
+) -> Reply:
+    """A question with its numbered options (and buttons where one tap answers), `place`
+    being (index, count) in the attempt. Public so that authoring tools (`content preview`,
+    the channel lint) show exactly what a learner gets. Button titles are whole ("2) The
+    retailer's own margin"): each channel fits them to its own limit."""
+    numbered = "  \n".join(f"{n}\\) {md_escape(o)}" for n, o in enumerate(options, 1))
     values = {
-        "index": len(attempt.answers) + 1,
-        "count": len(attempt.asked),
+        "index": place[0],
+        "count": place[1],
         "prompt": question.prompt,
-        "options": f"{options}\n\n" if options else "",
-        "how": _how(course, question, len(asked.options)),
+        "options": f"{numbered}\n\n" if numbered else "",
+        "how": _how(course, question, len(options)),
         "number": course.number_of(origin.id),
     }
-    key = "quiz_question_review" if attempt.kind == REVIEW else "quiz_question"
+    key = "quiz_question_review" if review else "quiz_question"
     if question.kind in ("single", "true_false"):
         buttons = tuple(
-            Button(_title(n, o), f"{BUTTON}{question.id}:{n}")
-            for n, o in enumerate(asked.options, 1)
+            Button(f"{n}) {o}", f"{BUTTON}{question.id}:{n}") for n, o in enumerate(options, 1)
         )
     else:
         buttons = (Button(say("button_skip", course), "skip"),)
     return Reply(say(key, course, **values), buttons, (), course.id)
+
+
+def quiz_replies(course: Course, number: int) -> tuple[Reply, ...]:
+    """Session `number`'s own questions as a learner gets them, in the author's order
+    (unshuffled): what `content preview` shows and the channel lint measures."""
+    session = course.session(number)
+    words = _true_false(course)
+    return tuple(
+        question_reply(
+            course,
+            session,
+            question,
+            shown_options(question, option_order(question, "", False), words),
+            (index, len(session.quiz)),
+        )
+        for index, question in enumerate(session.quiz, 1)
+    )
 
 
 def _ask(turn: Turn, course: Course, attempt: QuizAttempt) -> Turn:

@@ -340,8 +340,27 @@ def test_content_errors_show_on_the_overview(app_parts) -> None:
     login(client)
     assert "1 content error(s)" in client.get("/admin").get_data(as_text=True)
     content = client.get("/admin/content").get_data(as_text=True)
-    # the line is where the YAML parser gave up (libyaml: end of file, line 2)
+    # the line to fix: where the unclosed `[` opened (line 1; libyaml gives up on line 2)
     assert re.search(r"broken/course\.yaml:\d+: invalid YAML", content)
+
+
+def test_content_page_shows_the_channel_lint(app_parts) -> None:
+    """Failed before: a quiz label over WhatsApp's 20 characters was cut silently; the
+    content page now lists the same finding as `content check`, and the session's preview."""
+    app, services, _ = app_parts
+    folder = services.library.root / "labels"
+    folder.mkdir()
+    (folder / "course.yaml").write_text("title: Labels\nenroll: [labels please]\n")
+    (folder / "01-a.md").write_text(
+        "---\ntitle: A\nquiz:\n  - q: Pick\n"
+        "    options: [The retailer's own margin this quarter, No]\n    answer: 1\n---\nB\n"
+    )
+    services.library.reload()
+    client = app.test_client()
+    login(client)
+    content = client.get("/admin/content").get_data(as_text=True)
+    assert re.search(r"labels/01-a\.md:5: warning: WhatsApp cuts a reply button to 20", content)
+    assert "Question 1: WhatsApp cuts a reply button to 20 characters" in content
 
 
 def test_workers_started_together_share_the_generated_token_and_session_key() -> None:

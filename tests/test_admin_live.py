@@ -75,7 +75,7 @@ def walk(folder: Path, store: Store) -> tuple[Services, RecordingSender, FakeClo
     say(ADA, "retake", "Solaro Max", "false")  # passed; session 3 is delivered
     say(ADA, "next", "10%", "Silver and Gold", "true")  # session 3's quiz, first time
     say(ADA, "next", "next", "5 years", "false")  # sessions 4 and 5
-    say(ADA, "next", "next", "Half, up to ₦100,000 a quarter", "false")  # 6 and 7: done
+    say(ADA, "next", "next", "Half, max ₦100k", "false")  # 6 and 7: done
     say(BOLA, "I am a new partner", "next", "next", "Solaro Home")  # wrong, mid-quiz
     return services, sender, clock
 

@@ -53,6 +53,33 @@ def test_content_preview_per_channel():
     assert missing.returncode == 1 and "has no session '9' (1-4 or an id)" in missing.stderr
 
 
+def test_content_preview_shows_the_quiz_with_the_right_answers(tmp_path: Path):
+    """Failed before: preview printed the session only, never its quiz."""
+    course = tmp_path / "c"
+    course.mkdir()
+    (course / "course.yaml").write_text("title: C\n")
+    (course / "01-a.md").write_text(
+        "---\ntitle: A\nquiz:\n"
+        "  - q: Which margin do we quote?\n"
+        "    options: [Ours, The retailer's own margin this quarter]\n    answer: 2\n"
+        "    explain: Always theirs.\n"
+        "  - q: Pick the Gold perks\n    options: [Credit, Stand, Nothing]\n    answer: [1, 2]\n"
+        "  - q: Say hello\n    type: text\n    rubric: Mentions the shop.\n---\nBody.\n"
+    )
+    whatsapp = trainbot("content", "preview", str(tmp_path), "1")
+    assert whatsapp.returncode == 0, whatsapp.stderr
+    out = whatsapp.stdout
+    assert "── quiz question 1 of 3" in out and "Which margin do we quote?" in out
+    assert "2) The retailer's own margin this quarter" in out  # the question's text
+    assert "[1) Ours]  [2) The retailer's…]" in out  # WhatsApp's 20-character buttons
+    assert "✔ right: 2) The retailer's own margin this quarter" in out
+    assert "explain: Always theirs." in out
+    assert "✔ right: 1) Credit · 2) Stand" in out
+    assert "✔ graded by rubric: Mentions the shop." in out
+    slack = trainbot("content", "preview", str(tmp_path), "1", "--channel", "slack").stdout
+    assert "[2) The retailer's own margin this quarter]" in slack  # Slack fits 75
+
+
 def test_chat_console_controls_and_end_of_input():
     result = trainbot("chat", "--as", "bo", stdin="/help\n/bogus\nhelp\n/quit\nnext\n")
     assert result.returncode == 0

@@ -67,7 +67,7 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"course.yaml": "title: [oops\n"}, "c/course.yaml:2: invalid YAML"),
+        ({"course.yaml": "title: [oops\n"}, "c/course.yaml:1: invalid YAML"),
         ({"course.yaml": "title: T\ncolour: red\n"}, "c/course.yaml:2: unknown key 'colour'"),
         ({"course.yaml": "description: no title\n"}, "c/course.yaml:1: 'title' is required"),
         ({"course.yaml": "title: T\nnavigation: random\n"}, "c/course.yaml:2: 'navigation'"),
@@ -99,7 +99,7 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
             {"01-a.md": "---\ntitle: A\nsummary: x\n---\nBody\n"},
             "c/01-a.md:3: unknown key 'summary'",
         ),
-        ({"01-a.md": "---\ntitle: [A\n---\nBody\n"}, "c/01-a.md:3: invalid YAML"),
+        ({"01-a.md": "---\ntitle: [A\n---\nBody\n"}, "c/01-a.md:2: invalid YAML"),
         ({"01-a.md": "---\nid: a\n---\nBody\n"}, "c/01-a.md:2: 'title' is required"),
         ({"01-a.md": "---\ntitle: A\n---\n\n"}, "c/01-a.md:4: the session has no text"),
         ({"01-a.md": "---\ntitle: A\nid: Bad Id\n---\nB\n"}, "c/01-a.md:3: session id 'Bad Id'"),
@@ -108,6 +108,10 @@ def test_a_course_written_elsewhere_loads(tmp_path: Path):
             "c/01-a.md:6: media file 'media/none.png' not found",
         ),
         ({"01-a.md": "---\ntitle: A\n---\n![x](../course.yaml)\n"}, "c/01-a.md:4: media file"),
+        (
+            {"01-a.md": "---\ntitle: A\n---\nText\n\n![clip](media/none.mp4)\n"},
+            "c/01-a.md:6: linked file 'media/none.mp4' not found",
+        ),
         ({"01-a.md": b"---\ntitle: A\n---\nbad \xff byte\n"}, "c/01-a.md:4: not valid UTF-8"),
         (
             {"01-a.md": GOOD_SESSION, "02-a.md": GOOD_SESSION},
@@ -148,6 +152,44 @@ def test_problems_are_reported_with_path_and_line(tmp_path: Path, files, expecte
     write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-one.md": GOOD_SESSION, **files})
     found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
     assert any(p.startswith(expected) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"course.yaml": "title: T\nenroll: [a, b\nnavigation: free\n"}, "c/course.yaml:2:"),
+        ({"course.yaml": "title: T\nquiz: {pass_mark: 80\n"}, "c/course.yaml:2:"),
+        ({"course.yaml": 'title: "unclosed\nfoo: bar\n'}, "c/course.yaml:1:"),
+        ({"course.yaml": "title: T\ndescription: 'it's'\n"}, "c/course.yaml:2:"),
+        (
+            {"01-a.md": "---\ntitle: A\nquiz:\n  - q: Pick\n    options: [x, y\n---\nB\n"},
+            "c/01-a.md:5:",
+        ),
+        ({"01-a.md": "---\ntitle: A\nid: a: b\n---\nB\n"}, "c/01-a.md:3:"),
+    ],
+)
+def test_invalid_yaml_is_reported_on_the_line_to_fix(tmp_path: Path, files, expected):
+    """Failed before: an unclosed `[`, `{` or quote was reported on the line after it (where
+    YAML noticed), in course.yaml and front matter alike, even past the front matter's end."""
+    write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-one.md": GOOD_SESSION, **files})
+    found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
+    assert any(p.startswith(expected + " invalid YAML") for p in found), found
+
+
+def test_a_link_to_a_missing_course_file_is_reported(tmp_path: Path):
+    """Failed before: only images were checked, so `[Price list](media/prices.pdf)` with no
+    such file passed `content check` and learners got a dead link."""
+    body = (
+        "---\ntitle: A\n---\nSee [the prices](media/prices.pdf).\n\n"
+        "[Sheet](media/sheet%20one.pdf) · [Web](https://example.com/x.pdf) · [Top](#top)\n\n"
+        "[Notes](media/notes.html)\n"
+    )
+    write(tmp_path / "c", {"course.yaml": GOOD_COURSE, "01-a.md": body})
+    write(tmp_path / "c" / "media", {"sheet one.pdf": b"%PDF-1.4", "notes.html": "<p>x</p>"})
+    found = [p.replace(str(tmp_path) + os.sep, "") for p in problems(tmp_path)]
+    assert "c/01-a.md:4: linked file 'media/prices.pdf' not found" in found, found
+    assert any(p.startswith("c/01-a.md:8: 'media/notes.html' is not an allowed") for p in found)
+    assert not any(":6:" in p for p in found), found  # present file, web link, anchor
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path):

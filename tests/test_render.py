@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import images, to_html, to_slack, to_whatsapp
+from bot.channels.slack_blocks import to_messages
+from bot.render import images, links, to_html, to_slack, to_whatsapp
+from flows.course import Media
+from flows.events import Reply
 
 DOC = """# Heading
 
@@ -69,3 +72,34 @@ def test_images_with_lines():
 
 def test_html_keeps_chat_line_breaks():
     assert to_html("a\nb") == "<p>a<br />\nb</p>\n"
+
+
+def test_videos_are_links_on_every_channel():
+    """Failed before: a video written as an image (`![Demo](https://youtu.be/…)`,
+    `![clip](media/demo.mp4)`) was dropped from the text and sent as an image (a broken
+    image on the web, a message Slack refuses), and links to course files stayed relative
+    (`media/demo.mp4`), dead in a chat."""
+    text = "Intro.\n\n![Demo](https://youtu.be/abc)\n\n![clip](media/demo.mp4)\n"
+    base = "https://bot.example/media/c"
+    assert to_whatsapp(text, base) == (
+        f"Intro.\n\n▶️ Demo (https://youtu.be/abc)\n\n▶️ clip ({base}/media/demo.mp4)"
+    )
+    assert "<https://youtu.be/abc|▶️ Demo>" in to_slack(text, base)
+    assert f"<{base}/media/demo.mp4|▶️ clip>" in to_slack(text, base)
+    html = to_html(text, "/media/c")
+    assert '<a href="https://youtu.be/abc" target="_blank" rel="noopener">▶️ Demo</a>' in html
+    assert '<a href="/media/c/media/demo.mp4" target="_blank" rel="noopener">▶️ clip</a>' in html
+    assert "<img" not in html
+    assert to_html("[Watch](https://vimeo.com/1)").count("<a href") == 1
+    assert images(text) == [] and [h for h, _ in links(text)] == [
+        "https://youtu.be/abc",
+        "media/demo.mp4",
+    ]
+    reply = Reply(text, (), (Media("media/chart.png", "chart"),), "c", kind="session")
+    [message] = to_messages(reply, "https://bot.example")
+    assert [b["type"] for b in message["blocks"]].count("image") == 1  # the chart only
+    assert any(
+        f"<{base}/media/demo.mp4|▶️ clip>" in b["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "section"
+    )

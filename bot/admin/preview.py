@@ -5,41 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.content import WHATSAPP_LIMIT
+from bot.lint import lint
 from bot.render import to_html, to_slack, to_whatsapp
 from flows.course import Course
-from flows.machine import session_reply
-
-SLACK_SECTION_LIMIT = 3000  # characters in one Block Kit section
-WHATSAPP_BUTTONS = 3
-WHATSAPP_BUTTON_TITLE = 20
+from flows.machine import quiz_replies, session_reply
 
 
 def previews(course: Course) -> list[dict[str, Any]]:
-    """One entry per session: the three renderings and the warnings."""
+    """One entry per session: the three renderings and the channel lint (`bot.lint`) of
+    the session and its quiz questions, the same findings `content check` reports."""
     out = []
     for number, session in enumerate(course.sessions, start=1):
         reply = session_reply(course, number)
         whatsapp, slack = to_whatsapp(reply.text), to_slack(reply.text)
-        warnings = []
-        if len(whatsapp) > WHATSAPP_LIMIT:
-            warnings.append(
-                f"WhatsApp: {len(whatsapp)} characters, over {WHATSAPP_LIMIT}: "
-                f"arrives as {-(-len(whatsapp) // WHATSAPP_LIMIT)} messages"
-            )
-        if len(slack) > SLACK_SECTION_LIMIT:
-            warnings.append(
-                f"Slack: {len(slack)} characters, over one section's {SLACK_SECTION_LIMIT}"
-            )
-        if len(reply.buttons) > WHATSAPP_BUTTONS:
-            warnings.append(
-                f"WhatsApp: {len(reply.buttons)} buttons, at most {WHATSAPP_BUTTONS} reply buttons"
-            )
-        for button in reply.buttons:
-            if len(button.title) > WHATSAPP_BUTTON_TITLE:
-                warnings.append(
-                    f"WhatsApp: button '{button.title}' is over {WHATSAPP_BUTTON_TITLE} characters"
-                )
+        warnings = [f.message for f in lint(reply)]
+        for index, question in enumerate(quiz_replies(course, number), start=1):
+            warnings += [f"Question {index}: {f.message}" for f in lint(question)]
         out.append(
             {
                 "number": number,

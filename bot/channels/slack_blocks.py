@@ -233,7 +233,10 @@ def to_messages(reply: Reply, base_url: str) -> list[Message]:
     if reply.kind == "session" and reply.title:
         head = [header(reply.title)]
         markdown = _without_heading(markdown, reply.title)
-    body: list[Block] = [section(piece) for piece in split_mrkdwn(to_slack(markdown))]
+    course_media = (
+        f"{base_url.rstrip('/')}/media/{quote(reply.course_id)}" if reply.course_id else ""
+    )
+    body = [section(piece) for piece in split_mrkdwn(to_slack(markdown, course_media))]
     reachable = publicly_reachable(base_url)
     for media in reply.media:
         url = media_url(base_url, reply.course_id, media)

@@ -32,6 +32,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
 from bot.channels.twilio_http import NETWORK_ERRORS, TwilioHttp
+from bot.channels.whatsapp_limits import (
+    LIST_ROWS_MAX,
+    QUICK_REPLY_MAX,
+    TEMPLATE_BODY_MAX,
+    button_width,
+    clip,
+)
 from bot.config import Config
 from bot.conversation import Conflict
 from bot.outbox import DeliveryError, Parts, Unconfirmed, mask
@@ -46,9 +53,6 @@ WEBHOOK_PATH = "/webhooks/whatsapp"
 STATUS_PATH = "/webhooks/whatsapp/status"
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after a learner writes
 
-QUICK_REPLY_MAX, QUICK_REPLY_TITLE = 3, 20  # WhatsApp's limits for reply buttons
-LIST_ROWS_MAX, LIST_ROW_TITLE = 10, 24  # …and for list messages
-TEMPLATE_BODY_MAX = 1024  # a Content template's body
 TEMPLATE_VARIABLE_MAX = 900  # the text put into a proactive template's {{1}}
 
 OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED = 63016, 21610, 63014
@@ -150,14 +154,6 @@ class Part:
         if self.media_url:
             params["media_url"] = [self.media_url]
         return params
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to fit `limit`, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    return (cut.rsplit(None, 1)[0] if " " in cut else cut).rstrip() + "…"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -268,7 +264,8 @@ class WhatsAppSender:
     def plan(self, reply: Reply, window_open: bool) -> list[Part]:
         """The Twilio messages for a reply, in sending order (deterministic, so a retry
         can skip the ones already sent)."""
-        text = to_whatsapp(reply.text)
+        course_media = self.media_url(reply.course_id, "") if reply.course_id else ""
+        text = to_whatsapp(reply.text, course_media)
         if not window_open:
             template = self.templates.get("notify")
             if not template:
@@ -280,9 +277,9 @@ class WhatsAppSender:
                 )
             # An approved template's variable may not hold line breaks: one line of text.
             line = " ".join(text.split())
-            return [Part(content_sid=template, variables={"1": _clip(line, TEMPLATE_VARIABLE_MAX)})]
+            return [Part(content_sid=template, variables={"1": clip(line, TEMPLATE_VARIABLE_MAX)})]
         parts = [
-            Part(body=_clip(m.alt, 1000), media_url=self.media_url(reply.course_id, m.path))
+            Part(body=clip(m.alt, 1000), media_url=self.media_url(reply.course_id, m.path))
             for m in reply.media
             if reply.course_id
         ]
@@ -307,16 +304,16 @@ class WhatsAppSender:
         (the body): title/id pairs from {{2}} on; None when none is configured."""
         if not buttons:
             return None
+        width = button_width(len(buttons))
         if len(buttons) <= QUICK_REPLY_MAX:
-            sid, width = self.templates.get(f"quick_reply_{len(buttons)}"), QUICK_REPLY_TITLE
+            sid = self.templates.get(f"quick_reply_{len(buttons)}")
         else:
-            sid, width = self.templates.get("list"), LIST_ROW_TITLE
-            buttons = buttons[:LIST_ROWS_MAX]
+            sid, buttons = self.templates.get("list"), buttons[:LIST_ROWS_MAX]
         if not sid:
             return None
         variables: dict[str, str] = {}
         for number, button in enumerate(buttons):
-            variables[str(2 + 2 * number)] = _clip(button.title, width)
+            variables[str(2 + 2 * number)] = clip(button.title, width)
             variables[str(3 + 2 * number)] = button.payload
         return sid, variables
 
