@@ -372,7 +372,9 @@ class Outbox:
         found = attempt.get("sid")
         look_up = getattr(sender, "look_up", None)
         if not found and look_up is not None:
-            found = look_up(doc, attempt["fingerprint"], attempt["at"])
+            # the same text may have gone out earlier (a session read again): only a
+            # message no delivery accounts for can be the one in doubt
+            found = look_up(doc, attempt["fingerprint"], attempt["at"], self.store.recorded)
         outcome = "found" if found else "not_sent"
         DELIVERY_UNCONFIRMED.labels(channel_of(doc["_id"]), outcome).inc()
         log.info("outbox: unconfirmed reply %s to %s: %s", entry["seq"], mask(doc["_id"]), outcome)

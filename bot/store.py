@@ -530,6 +530,14 @@ class Store:
         update = {"$set": fields, "$unset": {"outbox.$.unconfirmed": ""}}
         return self._fenced(key, claim, update, seq)
 
+    def recorded(self, provider_id: str) -> bool:
+        """Whether a delivery record already holds this provider message id (a lookup that
+        found it found an earlier message with the same text, not the one in doubt)."""
+        found = self.deliveries.find_one(
+            {"$or": [{"provider_ids": provider_id}, {"provider_id": provider_id}]}, {"_id": 1}
+        )
+        return found is not None
+
     def intend(
         self, key: str, claim: str, seq: int, attempt: Mapping[str, Any], until: datetime
     ) -> bool:

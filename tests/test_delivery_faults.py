@@ -166,6 +166,34 @@ def test_a_deliverer_dying_before_it_records_a_send_causes_no_resend(fake: FakeT
     assert (bot.store.load(ADA) or {})["outbox"] == []
 
 
+def test_a_lookup_never_takes_an_earlier_message_with_the_same_text(fake: FakeTwilio):
+    """A session read again sends the same text twice. The deliverer dies after leaving
+    word of the second send but before Twilio got it: the lookup finds the first copy,
+    which is already recorded. Before, that counted as the second one going out: it was
+    skipped (seen in the kill test). Now it is sent."""
+    bot = Served(fake, background=lambda task: None)
+    assert bot.post(message(1, ADA, ENROL)).status_code == 200
+    outbox = bot.services.outbox
+    bot.services.conversations.queue(ADA, [Reply("Same text")])
+    outbox.flush(ADA)
+    bot.services.conversations.queue(ADA, [Reply("Same text")])
+    sender = outbox.senders["whatsapp"]
+    real_create = sender._create
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt("the process died before calling Twilio")
+
+    sender._create = die
+    with pytest.raises(KeyboardInterrupt):
+        outbox.flush(ADA)
+    sender._create = real_create
+    bot.store.end_dead_leases()
+    outbox.flush(ADA)
+    assert bodies_to(fake, ADA)[-2:] == ["Same text", "Same text"]
+    assert len(fake.messages) == 4  # welcome, session 1, and the two
+    assert (bot.store.load(ADA) or {})["outbox"] == []
+
+
 def test_a_status_callback_settles_an_unconfirmed_message(fake: FakeTwilio):
     """The status callback of the message whose answer was lost names it before any lookup:
     the reply is settled with that SID and the queue goes on, nothing sent twice."""

@@ -16,7 +16,6 @@ import difflib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,16 +35,12 @@ from twilio.request_validator import RequestValidator
 from tests.conftest import ROOT, fresh_data_dir, quizless_sample
 from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import ACCOUNT, BUSINESS, ENROL, TOKEN, Served, bodies_to, message, phone
+from tests.layout import children
+from tests.wire import free_port
 
 LEARNERS = 8
 SCRIPT = [ENROL, "next", "menu", "next", "previous", "next", "next", "next", "next", "next"]
 SCRIPT += ["next", "certificate"]  # the last `next` completes the course: a certificate
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def normal(text: str) -> str:
@@ -69,19 +64,6 @@ def replies(steps: int = len(SCRIPT)) -> list[str]:
 @pytest.fixture(scope="module")
 def reference() -> list[str]:
     return replies()
-
-
-def children(pid: int) -> list[int]:
-    """The live child processes of `pid` (gunicorn's workers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
 
 
 class Server:
@@ -247,20 +229,20 @@ def test_kill_9_during_delivery_loses_nothing_and_keeps_order(reference: list[st
             retry_everything(last)
             got = delivered(fake, reference)
         for n in range(LEARNERS):
-            assert resent(got[n], reference) == 0, n
+            assert resent(got[n], reference) == [], n
 
 
-def resent(got: list[str], reference: list[str]) -> int:
-    """How many of `got` are repeats of the reply just before them, once `reference` is
+def resent(got: list[str], reference: list[str]) -> list[str]:
+    """The replies of `got` that repeat the one just before them, once `reference` is
     found in order in the rest (fails if a reply is missing or out of order)."""
-    expected, repeats = iter(reference), 0
+    expected, repeats = iter(reference), []
     wanted = next(expected, None)
     for i, body in enumerate(got):
         if body == wanted:
             wanted = next(expected, None)
         else:
             assert i > 0 and body == got[i - 1], f"reply {i} out of order: {body[:60]}"
-            repeats += 1
+            repeats.append(body[:80])
     assert wanted is None, f"never delivered: {wanted[:60]}"
     return repeats
 

@@ -27,7 +27,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -354,10 +354,17 @@ class SlackSender:
         self._remember(key, learner, (channel, ts), session=reply.kind == "session")
         return posted
 
-    def look_up(self, learner: Mapping[str, Any], fingerprint: str, since: datetime) -> str | None:
+    def look_up(
+        self,
+        learner: Mapping[str, Any],
+        fingerprint: str,
+        since: datetime,
+        taken: Callable[[str], bool] = lambda _: False,
+    ) -> str | None:
         """`channel:ts` of a message the app posted to the learner since `since` (a minute's
         margin) whose text is `fingerprint`, in the DM or the session thread an answer goes
-        to: the outbox asks after a `chat.postMessage` whose answer was lost."""
+        to, and that no delivery accounts for yet (`taken`: the same text may have gone out
+        earlier): the outbox asks after a `chat.postMessage` whose answer was lost."""
         key = learner["_id"]
         team, user = address(key)
         client = self.workspaces.client_for(team)
@@ -377,8 +384,10 @@ class SlackSender:
         except Exception as exc:
             raise _delivery_error(exc) from exc
         for message in found:
-            if " ".join(html.unescape(str(message.get("text") or "")).split()) == wanted:
-                return f"{channel}:{message['ts']}"
+            posted = f"{channel}:{message['ts']}"
+            text = " ".join(html.unescape(str(message.get("text") or "")).split())
+            if text == wanted and not taken(posted):
+                return posted
         return None
 
     def _post(

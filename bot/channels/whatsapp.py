@@ -221,10 +221,17 @@ class WhatsAppSender:
         """Send the messages of `reply` that earlier attempts did not (see `Parts`)."""
         return self._deliver(learner, reply, parts.sent, parts)
 
-    def look_up(self, learner: Mapping[str, Any], fingerprint: str, since: datetime) -> str | None:
+    def look_up(
+        self,
+        learner: Mapping[str, Any],
+        fingerprint: str,
+        since: datetime,
+        taken: Callable[[str], bool] = lambda _: False,
+    ) -> str | None:
         """The SID of a message Twilio accepted for this learner since `since` carrying
-        `fingerprint` (its text, or a template's text variable), if any: the outbox asks
-        after a request whose answer was lost, before sending it again."""
+        `fingerprint` (its text, or a template's text variable) that no delivery accounts
+        for yet (`taken`: the same text may have gone out earlier), if any: the outbox
+        asks after a request whose answer was lost, before sending it again."""
         since = (_utc(since) or self.clock()) - timedelta(minutes=1)
         try:
             # Newest first; not filtered by DateSent, which a still-queued message lacks.
@@ -236,7 +243,8 @@ class WhatsAppSender:
             created = _utc(message.date_created)
             if created is not None and created < since:
                 continue
-            if wanted and wanted in " ".join((message.body or "").split()):
+            text = " ".join((message.body or "").split())
+            if wanted and wanted in text and not taken(str(message.sid)):
                 return str(message.sid)
         return None
 
