@@ -139,6 +139,20 @@ def test_lost_response_is_settled_by_a_lookup_not_resent(fake: FakeTwilio):
     assert b"trainbot_delivery_unconfirmed_total" in bot.metrics()
 
 
+def flush_dying_in(bot: Served, owner: object, name: str) -> None:
+    """Flush Ada's replies with the process dying as `owner.name` is called (kill -9: no
+    code after it runs), then do what a restarted owner does first."""
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt(f"the process died in {name}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(owner, name, die)
+        with pytest.raises(KeyboardInterrupt):
+            bot.services.outbox.flush(ADA)
+    bot.store.end_dead_leases()
+
+
 def test_a_deliverer_dying_before_it_records_a_send_causes_no_resend(fake: FakeTwilio):
     """The process dies (kill -9, OOM) after Twilio accepted a message and before the
     outbox recorded it. On main the next deliverer sent that message again (seen in the
@@ -147,17 +161,8 @@ def test_a_deliverer_dying_before_it_records_a_send_causes_no_resend(fake: FakeT
     bot = Served(fake, background=lambda task: None)
     assert bot.post(message(1, ADA, ENROL)).status_code == 200
     outbox = bot.services.outbox
-    real_finish = outbox._finish
-
-    def die(*args, **kwargs):
-        raise KeyboardInterrupt("the process died before recording the send")
-
-    outbox._finish = die
-    with pytest.raises(KeyboardInterrupt):
-        outbox.flush(ADA)
+    flush_dying_in(bot, outbox, "_finish")  # before recording the send
     assert len(fake.messages) == 1  # accepted by Twilio, recorded nowhere
-    outbox._finish = real_finish
-    bot.store.end_dead_leases()  # what a restarted owner does
     outbox.flush(ADA)
     sent = bodies_to(fake, ADA)
     assert len(sent) == 2 and "Welcome" in sent[0] and "Session 1" in sent[1]
@@ -177,17 +182,7 @@ def test_a_lookup_never_takes_an_earlier_message_with_the_same_text(fake: FakeTw
     bot.services.conversations.queue(ADA, [Reply("Same text")])
     outbox.flush(ADA)
     bot.services.conversations.queue(ADA, [Reply("Same text")])
-    sender = outbox.senders["whatsapp"]
-    real_create = sender._create
-
-    def die(*args, **kwargs):
-        raise KeyboardInterrupt("the process died before calling Twilio")
-
-    sender._create = die
-    with pytest.raises(KeyboardInterrupt):
-        outbox.flush(ADA)
-    sender._create = real_create
-    bot.store.end_dead_leases()
+    flush_dying_in(bot, outbox.senders["whatsapp"], "_create")  # before calling Twilio
     outbox.flush(ADA)
     assert bodies_to(fake, ADA)[-2:] == ["Same text", "Same text"]
     assert len(fake.messages) == 4  # welcome, session 1, and the two
