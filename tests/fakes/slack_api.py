@@ -3,8 +3,9 @@
 It answers the methods Trainbot calls (`auth.test`, `users.info`, `chat.postMessage`,
 `chat.update`, `chat.postEphemeral`, `views.publish`, `views.open`) and `response_url`
 posts, records every request, and checks Block Kit the way Slack does (`invalid_blocks`
-past 50 blocks, a section over 3,000 characters, repeated ids…), so a renderer bug fails a
-test instead of passing silently. Tests can script failures (`ratelimited` with
+past 50 blocks, a section over 3,000 characters, repeated ids…, and every field limit
+slack_sdk's block models validate), so a renderer bug fails a test instead of passing
+silently. Tests can script failures (`ratelimited` with
 `Retry-After`, `invalid_blocks`, …), delays, hangs (no answer at all, then the
 connection closed) and lost answers (`lose_next`: the call is carried out, its answer never
 arrives). Channel posts are refused as Slack refuses them: a bot may post to a channel
@@ -24,6 +25,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 
 @dataclass
@@ -98,7 +102,21 @@ def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS) -> list[str]:
                 problems.append(f"input needs label and element {where}")
         elif kind != "divider":
             problems.append(f"unsupported block type {kind!r} {where}")
+        problems += _sdk_problems(block, where)
     return problems
+
+
+def _sdk_problems(block: Any, where: str) -> list[str]:
+    """Block Kit's field limits as slack_sdk's block models know them (the same limits
+    Slack documents), on top of the checks above."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [f"not a block {where}"]
+        parsed.validate_json()
+    except (SlackObjectFormationError, KeyError, TypeError, AttributeError) as exc:
+        return [f"{exc} {where}"]
+    return []
 
 
 def _check_element(element: dict, where: str, action_ids: set[str]) -> list[str]:
