@@ -583,7 +583,7 @@ def load_course(folder: Path) -> tuple[Course | None, list[Problem]]:
     # `quiz` too, beside its parsed form in `Course.quiz`
     extra = MappingProxyType({k: v for k, v in data.items() if k not in settings or k == "quiz"})
     course = Course(id=course_id, sessions=tuple(sessions), settings=extra, **settings)
-    _check_channels(course, seen, key_lines, problems)
+    _check_channels(course, folder, seen, key_lines, problems)
     return (None if any(not p.warning for p in problems) else course), sorted(problems)
 
 
@@ -641,10 +641,19 @@ def _check_quizzes(
 
 
 def _check_channels(
-    course: Course, paths: dict[str, Path], lines: dict[str, dict[str, int]], problems: _Problems
+    course: Course,
+    folder: Path,
+    paths: dict[str, Path],
+    lines: dict[str, dict[str, int]],
+    problems: _Problems,
 ) -> None:
     """Channel lint (`bot.lint`) of every session and quiz question as a learner gets them:
     a session's findings on its first line, a question's on its own."""
+
+    def size_of(name: str) -> int | None:
+        target = folder / name
+        return target.stat().st_size if target.is_file() else None
+
     for number, session in enumerate(course.sessions, start=1):
         where = lines.get(session.id, {})
         replies = [(session_reply(course, number), 1)] + [
@@ -652,7 +661,7 @@ def _check_channels(
             for reply, question in zip(quiz_replies(course, number), session.quiz, strict=True)
         ]
         for reply, line in replies:
-            for finding in lint(reply):
+            for finding in lint(reply, size_of):
                 add = problems.error if finding.error else problems.warn
                 add(paths[session.id], line, finding.message)
 

@@ -13,6 +13,7 @@ cannot show, is an error of the question itself (`bot.content`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.channels.slack_blocks import (
@@ -23,8 +24,15 @@ from bot.channels.slack_blocks import (
     plain,
     to_messages,
 )
-from bot.channels.whatsapp_limits import QUICK_REPLY_MAX, TEMPLATE_BODY_MAX, button_width, clip
+from bot.channels.whatsapp_limits import (
+    QUICK_REPLY_MAX,
+    TEMPLATE_BODY_MAX,
+    button_width,
+    clip,
+    media_problem,
+)
 from bot.render import to_slack, to_whatsapp
+from bot.security import media_type
 from bot.split import WHATSAPP_LIMIT, split_text
 from flows.events import Reply
 
@@ -40,9 +48,23 @@ class Finding:
     error: bool = False
 
 
-def lint(reply: Reply) -> list[Finding]:
-    """Everything WhatsApp and Slack will cut, split or refuse in `reply`."""
-    return _whatsapp(reply) + _slack(reply)
+def lint(reply: Reply, size_of: Callable[[str], int | None] = lambda _: None) -> list[Finding]:
+    """Everything WhatsApp and Slack will cut, split or refuse in `reply`; `size_of` gives
+    a media file's size in bytes (None when unknown, e.g. a web address)."""
+    return _whatsapp(reply) + _whatsapp_media(reply, size_of) + _slack(reply)
+
+
+def _whatsapp_media(reply: Reply, size_of: Callable[[str], int | None]) -> list[Finding]:
+    """WhatsApp's media types and sizes: the sender sends a type WhatsApp does not show as
+    a link (a warning); a file over the size limit would fail at WhatsApp (an error)."""
+    found = []
+    for media in reply.media:
+        mime = media_type(media.path)
+        if problem := media_problem(mime):
+            found.append(Finding(f"{problem} ('{media.path}'): WhatsApp learners get a link"))
+        elif problem := media_problem(mime, size_of(media.path)):
+            found.append(Finding(f"'{media.path}': {problem}: WhatsApp refuses it", error=True))
+    return found
 
 
 def shown_label(channel: str, title: str, count: int) -> str:

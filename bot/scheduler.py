@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.channels.whatsapp import WhatsAppSender
 from bot.services import Services
 
 RETRY_SECONDS = 10
 UPKEEP_SECONDS = 60  # the embedded store's TTL expiry and compaction (MongoDB's TTL monitor: 60 s)
+TEMPLATES_SECONDS = 3600  # WhatsApp Content templates re-checked (an approval may come later)
+INTERVALS = {"store": UPKEEP_SECONDS, "templates": TEMPLATES_SECONDS}
 
 
 def jobs(services: Services) -> dict[str, Callable[[], object]]:
@@ -25,6 +28,9 @@ def jobs(services: Services) -> dict[str, Callable[[], object]]:
         named["engagement"] = services.engagement.run_due
     if (engine := services.store.engine) is not None:
         named["store"] = lambda: engine.upkeep(services.outbox.clock())
+    whatsapp = services.outbox.senders.get("whatsapp")
+    if isinstance(whatsapp, WhatsAppSender) and whatsapp.templates:
+        named["templates"] = lambda: whatsapp.check_templates(services.store)
     return named
 
 
@@ -34,8 +40,15 @@ def build_scheduler(services: Services, blocking: bool = False) -> BaseScheduler
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     for name, job in jobs(services).items():
-        seconds = UPKEEP_SECONDS if name == "store" else RETRY_SECONDS
         scheduler.add_job(
-            job, "interval", seconds=seconds, id=name, name=name, max_instances=1, coalesce=True
+            job,
+            "interval",
+            seconds=INTERVALS.get(name, RETRY_SECONDS),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            # the hourly check runs at start too: a wrong template shows before it is needed
+            **({"next_run_time": datetime.now(UTC)} if name == "templates" else {}),
         )
     return scheduler

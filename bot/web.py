@@ -116,6 +116,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
                 {"id": c.id, "title": c.title, "sessions": len(c.sessions)} for c in catalog.courses
             ],
             "content_errors": sum(not p.warning for p in services.library.problems),
+            # set-up problems an admin must fix (WhatsApp templates, digest channels)
+            "setup_problems": len(services.store.open_problems()) if store_ok else None,
         }
         return jsonify(body), 200 if store_ok else 503
 

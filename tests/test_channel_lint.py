@@ -94,3 +94,24 @@ def test_an_image_address_slack_refuses_is_an_error(tmp_path: Path):
     listed = found(tmp_path, {"01-a.md": f"---\ntitle: A\n---\nText.\n\n![x]({url})\n"})
     assert any(p.startswith("c/01-a.md:1: Slack refuses a message") for p in listed), listed
     assert check(tmp_path).courses == []
+
+
+def test_media_types_and_sizes_whatsapp_takes(tmp_path: Path):
+    """Failed before (unchecked): a GIF or SVG-like type WhatsApp refuses, or an image over
+    its 5 MB, failed only later at WhatsApp. A type it does not show is a warning (learners
+    get a link); a file over the size limit is an error."""
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * 5_000_001
+    session = "---\ntitle: A\n---\nText.\n\n![Spin](media/spin.gif)\n\n![Big](media/big.png)\n"
+    listed = found(
+        tmp_path,
+        {
+            "01-a.md": session,
+            "media/spin.gif": b"GIF89a" + b"\0" * 20,
+            "media/big.png": big,
+        },
+    )
+    gif = [p for p in listed if "media/spin.gif" in p]
+    assert gif and "warning" in gif[0] and "WhatsApp learners get a link" in gif[0], listed
+    png = [p for p in listed if "media/big.png" in p and "refuses" in p]
+    assert png and "5,000,009 bytes is over WhatsApp's 5 MB" in png[0], listed
+    assert "warning" not in png[0] and check(tmp_path).courses == []  # an error

@@ -30,7 +30,7 @@ from bot.web import create_app
 from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
 from tests.conftest import served
-from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_api import STANDARD_SIDS, FakeTwilio
 from tests.harness import ACCOUNT, TOKEN
 
 BUSINESS = "whatsapp:+14155238886"
@@ -758,15 +758,16 @@ def test_a_split_reply_whose_window_closes_midway_is_not_finished_by_template(
 
 
 def test_button_titles_and_lists_respect_whatsapp_limits(fake: FakeTwilio):
-    templates = TEMPLATES + ",list=HXlist"
-    sender = WhatsAppSender(Config.from_env(env(fake, TWILIO_CONTENT_SIDS=templates), dotenv=None))
+    sender = WhatsAppSender(
+        Config.from_env(env(fake, TWILIO_CONTENT_SIDS=STANDARD_SIDS), dotenv=None)
+    )
     long_title = Button("A very long button title indeed", "next")
     [part] = sender.plan(Reply("Pick one", (long_title,)), window_open=True)
     assert part.content_sid == "HXone"
     assert len(part.variables["2"]) <= 20 and part.variables["3"] == "next"
     many = tuple(Button(f"Option number {n} with a long name", f"section {n}") for n in range(12))
     [part] = sender.plan(Reply("Pick a session", many), window_open=True)
-    assert part.content_sid == "HXlist"
+    assert part.content_sid == "HXlist10"  # the template with exactly ten rows
     rows = [part.variables[str(2 + 2 * n)] for n in range(10)]
     assert all(len(title) <= 24 for title in rows) and str(2 + 2 * 10) not in part.variables
 

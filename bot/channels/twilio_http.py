@@ -7,9 +7,10 @@ environment and wraps the response: about half the CPU of a delivered reply in `
 settles them once and sends through urllib3 (the library `requests` itself sends with),
 keeping the `twilio.http.HttpClient` contract the `twilio` client is written against.
 
-`base_url` sends every call to another host than api.twilio.com (local fakes, an egress
-gateway); proxies (`HTTPS_PROXY`, `NO_PROXY`) and the CA bundle (`REQUESTS_CA_BUNDLE`,
-as with `requests`, else certifi's) come from the environment at start-up.
+`base_url` sends every call for a Twilio host (api.twilio.com, content.twilio.com) to
+another host (local fakes, an egress gateway), paths unchanged; proxies (`HTTPS_PROXY`,
+`NO_PROXY`) and the CA bundle (`REQUESTS_CA_BUNDLE`, as with `requests`, else certifi's)
+come from the environment at start-up.
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ class TwilioHttp(HttpClient):
     ) -> Response:
         """One call, as `TwilioHttpClient.request` makes it; network failures raise
         urllib3's `HTTPError`s (`NETWORK_ERRORS` for the ones worth retrying)."""
-        if self.base_url and uri.startswith(TWILIO_API):
-            uri = self.base_url + uri[len(TWILIO_API) :]
+        if self.base_url:  # every Twilio host (api., content.) answers at base_url
+            url = urlsplit(uri)
+            if url.hostname and url.hostname.endswith(".twilio.com"):
+                uri = self.base_url + url.path + (f"?{url.query}" if url.query else "")
         if params:
             uri += "?" + urlencode(params, doseq=True)
         headers = dict(headers or {})

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -31,20 +32,26 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
+from bot.channels import whatsapp_templates
 from bot.channels.twilio_http import NETWORK_ERRORS, TwilioHttp
 from bot.channels.whatsapp_limits import (
+    CAPTIONED,
     LIST_ROWS_MAX,
     QUICK_REPLY_MAX,
     TEMPLATE_BODY_MAX,
     button_width,
     clip,
+    media_problem,
 )
 from bot.config import Config
 from bot.conversation import Conflict
 from bot.outbox import DeliveryError, Parts, Unconfirmed, mask
 from bot.render import to_whatsapp
+from bot.security import media_type
 from bot.services import Services
 from bot.split import WHATSAPP_LIMIT, split_text
+from bot.store import Store
+from flows.course import Media
 from flows.events import Button, Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -210,6 +217,12 @@ class WhatsAppSender:
             reraise=True,
         )
 
+    def check_templates(self, store: Store) -> None:
+        """Check the configured Content templates against Twilio (the clock's `templates`
+        job, at start and hourly) and keep what is wrong on the admin overview."""
+        problems = whatsapp_templates.check(self.client, self.templates)
+        whatsapp_templates.record(store, self.templates, problems, self.clock())
+
     # --- the Sender protocol --------------------------------------------------------------
 
     def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
@@ -287,9 +300,9 @@ class WhatsAppSender:
             line = " ".join(text.split())
             return [Part(content_sid=template, variables={"1": clip(line, TEMPLATE_VARIABLE_MAX)})]
         parts = [
-            Part(body=clip(m.alt, 1000), media_url=self.media_url(reply.course_id, m.path))
-            for m in reply.media
-            if reply.course_id
+            part
+            for media in (reply.media if reply.course_id else ())
+            for part in self._media_parts(reply.course_id or "", media)
         ]
         buttons = self._button_template(reply.buttons)
         if buttons is None:
@@ -303,6 +316,21 @@ class WhatsAppSender:
             parts[-1] = Part(content_sid=sid, variables={"1": chunks[-1], **variables})
         return parts
 
+    def _media_parts(self, course_id: str, media: Media) -> list[Part]:
+        """A session's file as WhatsApp shows it: an image or video with its text as the
+        caption; a PDF or audio after its text (WhatsApp shows no caption on those; the
+        file's name stays in the body, so a lookup can find the message); any other type
+        as a link, since WhatsApp would refuse it later and the learner would get nothing."""
+        url = self.media_url(course_id, media.path)
+        name = PurePosixPath(media.path).name
+        mime = media_type(media.path)
+        if media_problem(mime):
+            return [Part(body=clip(f"{media.alt or name}: {url}", WHATSAPP_LIMIT))]
+        if mime and mime.startswith(CAPTIONED):
+            return [Part(body=clip(media.alt, 1000), media_url=url)]
+        text = [Part(body=clip(media.alt, WHATSAPP_LIMIT))] if media.alt.strip() else []
+        return [*text, Part(body=name, media_url=url)]
+
     def media_url(self, course_id: str | None, path: str) -> str:
         """Where Twilio fetches a session's image or PDF (the app's /media route)."""
         return f"{self.config.public_base_url}/media/{quote(course_id or '')}/{quote(path)}"
@@ -313,10 +341,10 @@ class WhatsAppSender:
         if not buttons:
             return None
         width = button_width(len(buttons))
-        if len(buttons) <= QUICK_REPLY_MAX:
-            sid = self.templates.get(f"quick_reply_{len(buttons)}")
-        else:
-            sid, buttons = self.templates.get("list"), buttons[:LIST_ROWS_MAX]
+        buttons = buttons[:LIST_ROWS_MAX]
+        # One template per count: WhatsApp fills a template's unset rows with its samples.
+        kind = "quick_reply" if len(buttons) <= QUICK_REPLY_MAX else "list"
+        sid = self.templates.get(f"{kind}_{len(buttons)}")
         if not sid:
             return None
         variables: dict[str, str] = {}
