@@ -30,7 +30,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from bot import tokens
 from bot.config import Config
 from bot.leaks import leaks
-from bot.retrieval import Hit, Passage, index, terms
+from bot.retrieval import Hit, Passage, index
 from flows.course import Course
 from flows.events import Ask, Button, Reply
 from flows.messages import say
@@ -367,8 +367,9 @@ class Assistant:
     @staticmethod
     def retrieve(course: Course, ask: Ask, question: str, history: list[dict]) -> list[Hit]:
         """Passages for a question; a short one (a follow-up) is read with the previous."""
-        context = history[-1]["q"] if history and len(terms(question)) < 6 else ""
-        return index(course).search(question, ask.session_id, context)
+        passages = index(course)
+        context = history[-1]["q"] if history and len(passages.terms(question)) < 6 else ""
+        return passages.search(question, ask.session_id, context)
 
     def build_prompt(
         self, course: Course, ask: Ask, question: str, hits: list[Hit], history: list[dict]

@@ -4,13 +4,15 @@ Sessions are split into passages once per loaded course version (a `Course` hash
 identity, so a content reload builds a fresh index and the old one is dropped with it):
 paragraphs, with a lead-in line ("Your discount depends on your tier:") kept with the list
 it introduces, code fences kept whole, headings carried into the passage they head, and
-over-long paragraphs cut at sentence ends. Passages are ranked with BM25 (`bm25s`); the
+over-long paragraphs cut at sentence ends. Passages are ranked with BM25 (`bm25s`), on
+terms made with the course language's stop words and Snowball stemmer (`Analyzer`); the
 session the learner is reading is boosted, so "and for silver?" finds that session's table
 before a similar sentence elsewhere.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 
 import bm25s
 import numpy as np
+import Stemmer
+from bm25s import stopwords
 
 from flows.course import Course
 
@@ -30,7 +34,9 @@ CURRENT_SESSION_BOOST = 1.6
 MAX_PASSAGE_CHARS = 700  # longer paragraphs are cut at sentence ends
 MIN_PASSAGE_CHARS = 80  # shorter ones join the next paragraph under the same heading
 
-STOPWORDS = frozenset(
+# English keeps its own list (question words such as "tell", "please", "whats" carry no
+# meaning here) on top of bm25s's; other languages use bm25s's lists.
+_ENGLISH = frozenset(
     "a about above after again all also am an and any are as at be because been before being "
     "below between both but by can could did do does doing down during each few for from "
     "further get gets got had has have having he her here hers him his how i if in into is "
@@ -39,6 +45,16 @@ STOPWORDS = frozenset(
     "then there these they this those through to too under until up us very was we were what "
     "when where which while who whom why will with would you your yours whats".split()
 )
+# A course's `language` (its first part: "fr-CA" → "fr") → Snowball stemmer and stop words.
+LANGUAGES = {
+    "en": ("english", _ENGLISH | frozenset(stopwords.STOPWORDS_EN)),
+    "fr": ("french", frozenset(stopwords.STOPWORDS_FRENCH)),
+    "de": ("german", frozenset(stopwords.STOPWORDS_GERMAN)),
+    "es": ("spanish", frozenset(stopwords.STOPWORDS_SPANISH)),
+    "it": ("italian", frozenset(stopwords.STOPWORDS_ITALIAN)),
+    "nl": ("dutch", frozenset(stopwords.STOPWORDS_DUTCH)),
+    "pt": ("portuguese", frozenset(stopwords.STOPWORDS_PORTUGUESE)),
+}
 
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
@@ -73,26 +89,50 @@ class Hit:
 # --- tokenising ------------------------------------------------------------------------
 
 
-def _stem(word: str) -> str:
-    """A light English stemmer: enough for "discounts"/"discount", "installing"/"install"."""
-    if len(word) <= 4 or not word.isalpha():
-        return word
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "es" and not word.endswith(("ches", "shes", "sses", "xes")):
-                continue
-            if suffix == "s" and word.endswith("ss"):
-                return word
-            return word[: -len(suffix)] + keep
-    return word
+def _fold(word: str) -> str:
+    """Without accents, so "prix"/"príx" and "café"/"cafe" meet (after stemming: the
+    stemmer knows the language's accented endings)."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
+    )
 
 
-def terms(text: str) -> list[str]:
-    """Lower-case, accent-free word stems without stopwords; numbers and `%` are kept."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    words = re.findall(r"\w+%?", folded)
-    return [_stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+class Analyzer:
+    """Words → index terms for one language: lower case, stop words out, Snowball stems
+    (PyStemmer), accents folded. Numbers and `%` are kept as they are."""
+
+    def __init__(self, language: str) -> None:
+        algorithm, self.stopwords = LANGUAGES.get(language, LANGUAGES["en"])
+        self._stemmer = Stemmer.Stemmer(algorithm)
+        self._lock = threading.Lock()  # a PyStemmer object is not thread-safe
+
+    def __call__(self, text: str) -> list[str]:
+        words = [
+            w
+            for w in re.findall(r"\w+%?", unicodedata.normalize("NFC", text.casefold()))
+            if _fold(w) not in self.stopwords
+            and w not in self.stopwords
+            and (len(w) > 1 or w.isdigit())
+        ]
+        with self._lock:
+            stems = self._stemmer.stemWords(words)
+        return [_fold(stem) for stem in stems]
+
+
+@functools.cache
+def analyzer(language: str = "en") -> Analyzer:
+    """The analyzer for a course language ("fr", "fr-CA"; unknown ones: English)."""
+    base = language.split("-")[0].split("_")[0].lower()
+    return Analyzer(base if base in LANGUAGES else "en")
+
+
+def course_language(course: Course) -> str:
+    return str(course.settings.get("language") or "en")
+
+
+def terms(text: str, language: str = "en") -> list[str]:
+    """Index terms of `text` in `language` (see `Analyzer`)."""
+    return analyzer(language)(text)
 
 
 # --- splitting -----------------------------------------------------------------------
@@ -172,12 +212,13 @@ class Index:
 
     def __init__(self, course: Course) -> None:
         self.course = course
+        self.terms = analyzer(course_language(course))
         passages, documents = [], []
         for number, session in enumerate(course.sessions, start=1):
             for heading, text, alt in split_session(session.body):
                 passages.append(Passage(number, session.id, session.title, text, heading))
                 plain = _LINK.sub(r"\1", text)
-                documents.append(terms(f"{session.title} {heading} {plain} {alt}"))
+                documents.append(self.terms(f"{session.title} {heading} {plain} {alt}"))
         self.passages: tuple[Passage, ...] = tuple(passages)
         self._bm25 = bm25s.BM25()
         if any(documents):  # bm25s cannot index a corpus without a single term
@@ -203,9 +244,9 @@ class Index:
         `context` (the learner's previous question) counts half for passages the question
         matches, so a follow-up such as "and for silver?" prefers the passage the
         conversation is about."""
-        scores = self.scores(terms(question))
+        scores = self.scores(self.terms(question))
         if context:  # only re-ranks passages the question itself matches
-            scores = np.where(scores > 0, scores + 0.5 * self.scores(terms(context)), 0.0)
+            scores = np.where(scores > 0, scores + 0.5 * self.scores(self.terms(context)), 0.0)
         if session_id:
             current = np.array([p.session_id == session_id for p in self.passages])
             scores = scores * np.where(current, CURRENT_SESSION_BOOST, 1.0)
