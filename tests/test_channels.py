@@ -17,16 +17,20 @@ import pytest
 from flask import Blueprint, Flask, jsonify, request
 
 from bot import lanes, preview_text
+from bot.admin.preview import previews
 from bot.channels import registry
 from bot.channels.base import Channel, Deps
 from bot.config import Config
 from bot.lint import lint, shown_label
 from bot.notify import ManagerNotifier
 from bot.outbox import Outbox
+from bot.render import to_whatsapp
 from bot.services import build_services
 from bot.web import create_app
 from flows.course import CHANNELS as COURSE_CHANNELS
+from flows.course import Catalog
 from flows.events import Button, Inbound, Reply
+from flows.machine import session_reply
 
 SENT: list[tuple[str, str]] = []
 
@@ -61,7 +65,7 @@ def notifiers(outbox: Outbox) -> tuple[ManagerNotifier, ...]:
     return ()
 
 
-ECHO = Channel(name="echo", enabled=lambda config: True, adapter=__name__, render=str.upper)
+ECHO = Channel("echo", "Echo", enabled=lambda config: True, adapter=__name__, render=str.upper)
 
 
 def test_every_adapter_has_a_sender_routes_and_notifiers() -> None:
@@ -99,6 +103,13 @@ def test_lint_and_labels_go_through_each_channels_limits() -> None:
     assert any(m.startswith("Slack cuts") for m in found)
     assert shown_label("whatsapp", long.title, 1) == registry.CHANNELS[1].label(long.title, 1)
     assert shown_label("web", long.title, 1) == long.title
+
+
+def test_the_admin_preview_shows_each_chat_channels_text(sample_catalog: Catalog) -> None:
+    course = sample_catalog.courses[0]
+    first = previews(course)[0]
+    assert [title for title, _ in first["texts"]] == ["WhatsApp", "Slack"]
+    assert first["texts"][0][1] == to_whatsapp(session_reply(course, 1).text)
 
 
 def test_a_new_channel_is_one_entry_in_the_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,6 +93,7 @@ class Channel:
     """One channel as the shell sees it; `adapter` is imported on first use."""
 
     name: str
+    title: str  # how admins and authors read its name ("WhatsApp")
     enabled: Callable[[Config], bool]  # credentials present (the web channel: always)
     adapter: str  # dotted module path of its `Adapter`
     render: Callable[[str], str]  # Markdown → the text a learner sees on this channel

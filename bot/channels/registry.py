@@ -18,7 +18,12 @@ from bot.config import Config
 from bot.render import to_html, to_slack, to_whatsapp
 
 if TYPE_CHECKING:
+    from bot.channels import slack, web, whatsapp
+    from bot.channels.base import Adapter
     from bot.outbox import Sender
+
+    # mypy checks each adapter module against the protocol (its narrow deps included)
+    _ADAPTERS: tuple[Adapter, ...] = (web, whatsapp, slack)
 
 
 def _always(config: Config) -> bool:
@@ -36,6 +41,7 @@ def _slack_enabled(config: Config) -> bool:
 CHANNELS: tuple[Channel, ...] = (
     Channel(
         name="web",
+        title="Web",
         enabled=_always,  # its sender always; its pages when the simulator is on
         adapter="bot.channels.web",
         render=to_html,
@@ -43,6 +49,7 @@ CHANNELS: tuple[Channel, ...] = (
     ),
     Channel(
         name="whatsapp",
+        title="WhatsApp",
         enabled=_whatsapp_enabled,
         adapter="bot.channels.whatsapp",
         render=to_whatsapp,
@@ -56,6 +63,7 @@ CHANNELS: tuple[Channel, ...] = (
     ),
     Channel(
         name="slack",
+        title="Slack",
         enabled=_slack_enabled,
         adapter="bot.channels.slack",
         render=to_slack,
