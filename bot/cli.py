@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bot.channels.registry import CHANNELS
 from bot.config import Config
 
 
@@ -57,6 +58,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from bot import gunicorn_conf
     from bot.admin import signin
+    from bot.channels.registry import enabled
 
     _logging()
     config = Config.from_env()
@@ -84,11 +86,9 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo(f"  admin (no ADMIN_TOKEN; one-time sign-in link): {link}")
     else:
         click.echo(f"  admin:              {base}/admin (sign in with ADMIN_TOKEN)")
-    if config.whatsapp_enabled:
-        public = config.public_base_url
-        click.echo(f"  WhatsApp webhook:   {public}/webhooks/whatsapp (status: …/status)")
-    if config.slack_enabled:
-        click.echo(f"  slack events:       {base}/slack/events (events, buttons, /train)")
+    for channel in enabled(config):
+        if channel.announce:
+            click.echo("  " + channel.announce.format(base=base, public=config.public_base_url))
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -162,10 +162,11 @@ def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) 
 )
 def clock(once: bool, now: str | None) -> None:
     """Run scheduled jobs (delivery retries, reminders, certificates, digests)."""
+    from bot.channels.registry import senders_for
     from bot.conversation import inline
     from bot.lanes import Lanes
     from bot.scheduler import build_scheduler, jobs
-    from bot.services import build_services, senders_for
+    from bot.services import build_services
 
     _logging()
     config = Config.from_env()
@@ -279,7 +280,7 @@ def content_check(folder: Path | None) -> None:
 @click.argument("session", required=False)
 @click.option(
     "--channel",
-    type=click.Choice(["whatsapp", "slack", "web"]),
+    type=click.Choice([channel.name for channel in CHANNELS]),
     default="whatsapp",
     show_default=True,
 )
@@ -481,7 +482,8 @@ def learners_import(path: Path, region: str | None, invite: bool) -> None:
     from bot import roster
     from bot.admin.actions import audit
     from bot.admin.actions import invite as send_invitations
-    from bot.services import build_services, senders_for
+    from bot.channels.registry import senders_for
+    from bot.services import build_services
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     config = Config.from_env()

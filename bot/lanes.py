@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.channels.registry import CHANNELS
 from bot.observability import BACKGROUND_REJECTED
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,12 @@ Task = Callable[[], object]
 # Threads per lane. Deliveries wait on provider calls (bounded by the clients' timeouts);
 # the assistant waits on the model (OPENAI_TIMEOUT); `default` runs short store work
 # (reminder scheduling, certificates).
-LANES: Mapping[str, int] = {"whatsapp": 8, "slack": 4, "web": 2, "assistant": 4, "default": 2}
+# (`bot.channels.registry`: each channel's `threads`)
+LANES: Mapping[str, int] = {
+    **{channel.name: channel.threads for channel in CHANNELS},
+    "assistant": 4,
+    "default": 2,
+}
 QUEUED = 1000  # tasks waiting per lane beyond its running ones
 
 

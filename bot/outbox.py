@@ -7,7 +7,7 @@ sent, part sent, postponed, parked, release) is guarded by the token, so a deliv
 lease passed to another (it stalled past the lease) can neither send nor record again.
 
 A failure stops the learner's queue until the head entry's next attempt: transient failures
-are retried with capped backoff for the channel's **time budget** (`BUDGETS`); when the head
+are retried with capped backoff for the channel's **time budget** (`budgets`); when the head
 finally fails the queue is **parked**, not skipped (the rest of a conversation makes no sense
 without it), for an admin to retry or drop (`bot/admin`). A message the provider may have
 accepted without answering (`Unconfirmed`) is never re-sent blindly: it is settled by a
@@ -36,10 +36,8 @@ from flows.events import Button, Reply
 
 log = logging.getLogger(__name__)
 
-# How long a head reply is retried before its queue is parked. WhatsApp: past the end of
-# the learner's 24-hour window, after which the sender switches to the approved template
-# (`WhatsAppSender.plan`) for the rest; Slack has no window: hours of outage are ridden out.
-BUDGETS = {"whatsapp": timedelta(hours=36), "slack": timedelta(hours=6)}
+# How long a head reply is retried before its queue is parked, for a channel with no
+# `budget` of its own in the registry (`bot.channels.registry`, passed in by `bot.services`).
 DEFAULT_BUDGET = timedelta(hours=1)
 MAX_DELAY = timedelta(minutes=5)  # longest wait between attempts: bounds recovery time
 SETTLE_AFTER = timedelta(minutes=2)  # wait for a status callback before looking a message up
@@ -212,7 +210,7 @@ class Outbox:
         self.clock = clock
         self.lease = lease
         self.base_delay = base_delay
-        self.budgets = dict(BUDGETS if budgets is None else budgets)
+        self.budgets = dict(budgets or {})
         self.settle_after = settle_after
         self.combine_replies = combine_replies  # a course's `whatsapp.combine_replies`
 

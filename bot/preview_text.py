@@ -7,20 +7,14 @@ right answers are marked so an author can check a quiz without taking it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from bot.channels.registry import CHANNELS
 from bot.lint import shown_label
-from bot.render import to_html, to_slack, to_whatsapp
 from flows.course import Course, Question
 from flows.events import Reply
 from flows.machine import quiz_replies, session_reply
 from flows.quiz import option_order, right_positions
 
-RENDERERS: dict[str, Callable[[str], str]] = {
-    "whatsapp": to_whatsapp,
-    "slack": to_slack,
-    "web": to_html,
-}
+RENDERERS = {channel.name: channel.render for channel in CHANNELS}
 
 
 def _buttons(reply: Reply, channel: str) -> str:

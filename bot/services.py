@@ -1,7 +1,9 @@
 """Wiring: the store, content, outbox, assistant and conversations built from a Config.
 
 The web app, the console and the clock all build the same `Services`, so every entry point
-runs the same code paths.
+runs the same code paths. Channels are not named here: they come from the registry
+(`bot.channels.registry`), and they never import this module (their routes take the
+narrow protocol they use, which `Services` satisfies).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.assistant import Assistant, Settings
+from bot.channels.registry import budgets, enabled, senders_for
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Background, Conversations, inline
@@ -19,6 +22,8 @@ from bot.engagement import Engagement, build_engagement
 from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
+
+__all__ = ["Services", "build_services", "connect_store", "senders_for"]  # senders_for: moved
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +44,6 @@ def connect_store(config: Config) -> Store:
     elif store.engine is not None:
         log.warning("store: embedded IN MEMORY (DATA_DIR=:memory:): lost when this process stops")
     return store
-
-
-def senders_for(config: Config) -> dict[str, Sender]:
-    """A sender for every channel this configuration enables."""
-    from bot.channels.web import WebSender
-
-    senders: dict[str, Sender] = {"web": WebSender()}
-    if config.whatsapp_enabled:
-        from bot.channels.whatsapp import WhatsAppSender
-
-        senders["whatsapp"] = WhatsAppSender(config)
-    if config.slack_enabled:
-        from bot.channels.slack import SlackSender
-
-        senders["slack"] = SlackSender(config)
-    return senders
 
 
 @dataclass
@@ -88,15 +77,15 @@ def build_services(
         if hasattr(sender, "bind_store"):  # senders that remember channel addresses
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
-    outbox = Outbox(store, senders, clock=clock, combine_replies=library.combines_replies)
+    outbox = Outbox(
+        store, senders, clock=clock, budgets=budgets(), combine_replies=library.combines_replies
+    )
     assistant = Assistant(Settings.from_config(config), store, library.folder_of, clock=clock)
     assistant.prepare(library.current().courses)
     conversations = Conversations(store, library, outbox, assistant, background, clock=clock)
     engagement = build_engagement(config, store, library, conversations, outbox, clock)
-    if config.slack_enabled:  # managers named by a Slack id get the digest as a DM
-        from bot.channels.slack_notify import SlackNotifier
-
-        engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
+    for channel in enabled(config):  # e.g. managers named by a Slack id get digests as DMs
+        engagement.notifiers = (*engagement.notifiers, *channel.load().notifiers(outbox))
     config.log_channels()
     limits = limits_for(config)
     return Services(config, store, library, outbox, conversations, engagement, limits)

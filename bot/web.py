@@ -14,11 +14,11 @@ from werkzeug.security import safe_join
 
 from bot import certificates, security
 from bot.admin import signin
-from bot.channels import web as web_channel
+from bot.channels.registry import enabled, senders_for
 from bot.config import Config
 from bot.lanes import Lanes
 from bot.observability import instrument
-from bot.services import Services, build_services, senders_for
+from bot.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -135,21 +135,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         app.register_blueprint(
             certificates.blueprint(services.engagement.certificates, services.engagement.clock)
         )
-    if config.simulator:
-        app.register_blueprint(web_channel.blueprint(services))
-    else:
-        log.info("simulator: off (SIMULATOR=on serves it; `trainbot serve` on loopback does)")
-    if config.whatsapp_enabled:
-        from bot.channels import whatsapp
-
-        app.register_blueprint(whatsapp.blueprint(services))
-    if config.slack_enabled:
-        from bot.channels import slack, slack_notify
-
-        channel = slack.connect(services)
-        slack_notify.listen(channel)  # the Nudge buttons of manager digests
-        app.extensions["slack"] = channel
-        app.register_blueprint(slack.blueprint(channel))
+    for channel in enabled(config):  # the simulator, WhatsApp's and Slack's webhooks
+        channel.load().routes(app, services)
     from bot.admin import register as register_admin
 
     register_admin(app, services)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.channels import slack
+from bot.channels import slack_client
 from bot.channels.slack import learner_key
 from bot.channels.slack_blocks import ACTION_PREFIX
 from bot.config import Config
@@ -206,7 +206,7 @@ def test_retries_arriving_at_the_same_moment_change_state_once(fake, content, re
 @pytest.fixture
 def quick(monkeypatch):
     """A short Web API timeout, so a hang costs a fraction of a second."""
-    monkeypatch.setattr(slack, "CLIENT_TIMEOUT", 0.3)
+    monkeypatch.setattr(slack_client, "CLIENT_TIMEOUT", 0.3)
 
 
 @pytest.mark.parametrize("fault", ["500", "429 with a long Retry-After", "hang past the timeout"])

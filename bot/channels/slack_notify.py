@@ -23,8 +23,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.channels.slack import SlackChannel, SlackSender, address, learner_key
 from bot.channels.slack_blocks import BLOCKS_PER_MESSAGE, button, note, section
+from bot.channels.slack_events import SlackChannel
+from bot.channels.slack_send import SlackSender
+from bot.channels.slack_users import address, learner_key
 from bot.outbox import DeliveryError, Outbox, mask
 from flows.messages import md_escape
 

@@ -6,14 +6,21 @@ state is not an object made it (or our listeners) raise, a 500 with a traceback;
 sent as an object became part of a learner key (`slack:{'x': 1}:U…`). A signed request
 can still be odd (a bug in a proxy, a replayed test payload, a leaked signing secret), so
 the blueprint checks the shape and answers 400 with one log line instead.
+
+Then the listeners' readers of those payloads: who pressed, what was typed in the modal,
+the id that makes a second press a duplicate (moved from `slack.py`, issue 19).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
+
+from bot.channels.slack_blocks import ACTION_PREFIX, ACTIONS_BLOCK, ASK_BLOCK, ASK_INPUT
 
 # Slack ids: team T…, user U…/W…, enterprise E…, app A…: upper-case letters and digits.
 SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
@@ -121,3 +128,60 @@ def problem(raw: bytes, content_type: str) -> str | None:
     if not isinstance(payload, dict):
         return "payload is not a JSON object"
     return _common(payload) or _interaction(payload)
+
+
+# --- reading payloads ----------------------------------------------------------------
+
+
+IMAGE_KEYS = {"type", "block_id", "image_url", "alt_text", "title"}
+
+
+def clean(block: dict[str, Any]) -> dict[str, Any]:
+    """A block read back from an interaction payload, fit to send again (Slack adds
+    read-only fields such as an image's size)."""
+    if block.get("type") == "image":
+        return {k: v for k, v in block.items() if k in IMAGE_KEYS}
+    return block
+
+
+def question(view: Mapping[str, Any]) -> str:
+    """The question typed in the modal ("" when none)."""
+    values = ((view.get("state") or {}).get("values") or {}).get(ASK_BLOCK) or {}
+    return str((values.get(ASK_INPUT) or {}).get("value") or "").strip()
+
+
+def user(body: Mapping[str, Any]) -> str:
+    """The id of the user who pressed or submitted, or "" when it is not a Slack id."""
+    user = body.get("user")
+    return slack_id(user.get("id") if isinstance(user, dict) else None)
+
+
+def press_id(body: Mapping[str, Any], action: Mapping[str, Any]) -> str:
+    """The message id of a button press: one per message (or per Home view version), so a
+    second press of any button on the same message is a duplicate, however fast."""
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        view = body.get("view") or {}
+        return f"slack-press:{view.get('id', '')}:{view.get('hash', '')}"
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    if ts:
+        return f"slack-press:{channel}:{ts}"
+    return f"slack-press:{action.get('action_ts') or time.time_ns()}"
+
+
+def unique_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blocks of several replies joined into one message, with their button ids made unique
+    (Slack refuses repeated block or action ids)."""
+    out = []
+    for n, block in enumerate(blocks):
+        if block.get("type") == "actions":
+            elements = [
+                {**e, "action_id": f"{ACTION_PREFIX}{n}.{i}"}
+                if str(e.get("action_id", "")).startswith(ACTION_PREFIX)
+                else e
+                for i, e in enumerate(block["elements"])
+            ]
+            block = {**block, "block_id": f"{ACTIONS_BLOCK}_{n}", "elements": elements}
+        out.append(block)
+    return out

@@ -18,15 +18,23 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request
 
+from bot.config import Config
 from bot.conversation import Conflict
 from bot.outbox import reply_from_doc
 from bot.render import to_html
-from bot.services import Services
 from flows.events import Inbound, Reply
+
+if TYPE_CHECKING:
+    from bot.content import Library
+    from bot.conversation import Conversations
+    from bot.guard import Limits
+    from bot.notify import ManagerNotifier
+    from bot.outbox import Outbox
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,21 @@ MAX_BODY = 32 * 1024  # 4,000 characters of text, \u-escaped, and the other fiel
 MESSAGES_PER_IP = "60 per minute"
 LEARNERS_PER_IP = "20 per hour"
 LEARNERS_TOTAL = "500 per hour"
+
+
+class WebDeps(Protocol):
+    """What the simulator uses of the app's wiring (`bot.services.Services` has it)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def library(self) -> Library: ...
+    @property
+    def conversations(self) -> Conversations: ...
+    @property
+    def limits(self) -> Limits: ...
 
 
 class WebSender:
@@ -70,7 +93,7 @@ def _learner_key(learner: str) -> str:
     return f"web:{learner}"
 
 
-def _admit(services: Services, key: str) -> Response | None:
+def _admit(services: WebDeps, key: str) -> Response | None:
     """A 429 when this address sends too fast, or may not create another learner."""
     limits, address = services.limits, request.remote_addr or "-"
     if not limits.hit(MESSAGES_PER_IP, "simulator", address):
@@ -96,7 +119,7 @@ def _too_many(message: str) -> Response:
     return response
 
 
-def blueprint(services: Services) -> Blueprint:
+def blueprint(services: WebDeps) -> Blueprint:
     """The simulator page and its small JSON API."""
     bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -167,3 +190,21 @@ def blueprint(services: Services) -> Blueprint:
         return jsonify(out)
 
     return bp
+
+
+def sender(config: Config) -> WebSender:
+    """The outbox's sender for `web` (`Adapter.sender`): always on, nothing to configure."""
+    return WebSender()
+
+
+def routes(app: Flask, deps: WebDeps) -> None:
+    """The simulator's page and API, when the configuration serves it (`Adapter.routes`)."""
+    if deps.config.simulator:
+        app.register_blueprint(blueprint(deps))
+    else:
+        log.info("simulator: off (SIMULATOR=on serves it; `trainbot serve` on loopback does)")
+
+
+def notifiers(outbox: Outbox) -> tuple[ManagerNotifier, ...]:
+    """The simulator reaches no managers (`Adapter.notifiers`)."""
+    return ()

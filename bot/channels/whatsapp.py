@@ -1,4 +1,4 @@
-"""WhatsApp through Twilio: the signed webhooks in, `messages.create` out.
+"""WhatsApp through Twilio: the signed webhooks in (here), `messages.create` out.
 
 Inbound (`POST /webhooks/whatsapp`) is verified with Twilio's `RequestValidator` against
 `PUBLIC_BASE_URL` + path (the URL Twilio called, whatever proxies sit in between), turned
@@ -9,66 +9,56 @@ quick-reply buttons or typed hints), respects the 24-hour customer-service windo
 retries Twilio's 429/5xx answers with backoff. Status callbacks
 (`POST /webhooks/whatsapp/status`) record what happened to every message and mark learners
 Twilio cannot reach.
+
+The channel by concern (issue 19): this module (the adapter the registry loads, the
+webhooks, learner keys), `whatsapp_send` (the sender, Twilio's error codes),
+`whatsapp_limits` (interactive message limits and the content lint), `twilio_http`
+(Twilio's HTTP client).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import PurePosixPath
-from typing import Any
-from urllib.parse import quote
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Blueprint, Response, abort, request
-from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_random_exponential
-from twilio.base.exceptions import TwilioRestException
+from flask import Blueprint, Flask, Response, abort, request
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
-from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
-from bot.channels import whatsapp_templates
-from bot.channels.twilio_http import NETWORK_ERRORS, TwilioHttp
-from bot.channels.whatsapp_limits import (
-    CAPTIONED,
-    LIST_ROWS_MAX,
-    QUICK_REPLY_MAX,
-    TEMPLATE_BODY_MAX,
-    button_width,
-    clip,
-    media_problem,
+from bot.channels.whatsapp_send import (
+    STATUS_PATH,
+    WEBHOOK_PATH,
+    WhatsAppSender,
+    learner_flags,
+    parse_content_sids,
+    utc,
 )
 from bot.config import Config
 from bot.conversation import Conflict
-from bot.outbox import DeliveryError, Parts, Unconfirmed, mask
-from bot.render import to_whatsapp
-from bot.security import media_type
-from bot.services import Services
-from bot.split import WHATSAPP_LIMIT, split_text
-from bot.store import Store
-from flows.course import Media
-from flows.events import Button, Inbound, Reply
+from flows.events import Inbound
+
+if TYPE_CHECKING:
+    from bot.conversation import Conversations
+    from bot.guard import FailureLimiter
+    from bot.notify import ManagerNotifier
+    from bot.outbox import Outbox
+    from bot.store import Store
+
+__all__ = [  # importable from here as before the split (tests, other modules)
+    "STATUS_PATH",
+    "WEBHOOK_PATH",
+    "WhatsAppSender",
+    "blueprint",
+    "learner_key",
+    "notifiers",
+    "parse_content_sids",
+    "routes",
+    "sender",
+]
 
 log = logging.getLogger(__name__)
-
-WEBHOOK_PATH = "/webhooks/whatsapp"
-STATUS_PATH = "/webhooks/whatsapp/status"
-WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window after a learner writes
-
-TEMPLATE_VARIABLE_MAX = 900  # the text put into a proactive template's {{1}}
-
-OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED = 63016, 21610, 63014
-LOOKUP_PAGE = 50  # recent messages to a learner searched for one whose answer was lost
-# Twilio error codes that no retry can fix (bad or unreachable recipient, window closed).
-# The table of codes the bot acts on, and where each comes from: README, "Connect WhatsApp".
-PERMANENT = {21211, 21408, 21610, 21612, 21614, 63003, 63014, 63016, 63024}
-# Rate limits Twilio may answer a send with under a 4xx status: worth retrying with backoff.
-RATE_LIMITED = {20429, 63018}
 
 # Message statuses in the order they progress; failures end it.
 STATUS_ORDER = ("queued", "accepted", "scheduled", "sending", "sent", "delivered", "read")
@@ -101,350 +91,37 @@ def learner_key(address: str) -> str | None:
     return f"whatsapp:+{match.group(1)}" if match else None
 
 
-def learner_flags(code: int | None, sent_at: datetime, now: datetime) -> dict[str, Any]:
-    """What a Twilio error code says about the learner, as fields to set on them: the one
-    place both paths meet (`messages.create` raising it, and a status callback reporting
-    it), so a code means the same wherever it arrives. `sent_at`: when the message that
-    failed went out (a late 63016 must not close a window the learner has reopened since).
-    """
-    if code == OUTSIDE_WINDOW:
-        return {"whatsapp.window_closed_at": min(sent_at, now)}
-    if code == UNSUBSCRIBED:  # the learner replied STOP to the business: opted out
-        return {"opted_out": True, "whatsapp.unsubscribed_at": now}
-    if code == BLOCKED:  # the learner blocked the business: nothing gets through
-        return {"whatsapp.blocked_at": now}
-    return {}
-
-
 def _small_int(text: str) -> int | None:
     """A form field that Twilio fills with a small count or code; None for anything else."""
     return int(text) if _SMALL_INT.match(text) else None
 
 
-def parse_content_sids(raw: str) -> dict[str, str]:
-    """`TWILIO_CONTENT_SIDS`: a JSON object or `name=HX…,name=HX…` (see the README)."""
-    raw = raw.strip()
-    if not raw:
-        return {}
-    try:
-        pairs = (
-            json.loads(raw)
-            if raw.startswith("{")
-            else dict(item.split("=", 1) for item in raw.split(",") if item.strip())
-        )
-    except (ValueError, TypeError) as exc:
-        log.error("whatsapp: TWILIO_CONTENT_SIDS is not name=HX…,… or JSON (%s); ignored", exc)
-        return {}
-    return {str(k).strip(): str(v).strip() for k, v in pairs.items() if str(v).strip()}
+class WhatsAppDeps(Protocol):
+    """What the webhooks use of the app's wiring (`bot.services.Services` has it)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def conversations(self) -> Conversations: ...
+    @property
+    def guard(self) -> FailureLimiter: ...  # per-IP limit of bad signatures
 
 
-@dataclass(frozen=True)
-class Part:
-    """One Twilio message: text, a media URL (with caption), or a Content template."""
-
-    body: str = ""
-    media_url: str = ""
-    content_sid: str = ""
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-    def fingerprint(self) -> str:
-        """Text Twilio keeps in the message's body, to find it again in a lookup."""
-        return self.variables.get("1", "") if self.content_sid else self.body
-
-    def params(self) -> dict[str, Any]:
-        if self.content_sid:
-            return {
-                "content_sid": self.content_sid,
-                "content_variables": json.dumps(dict(self.variables), ensure_ascii=False),
-            }
-        params: dict[str, Any] = {"body": self.body}
-        if self.media_url:
-            params["media_url"] = [self.media_url]
-        return params
+def sender(config: Config) -> WhatsAppSender:
+    """The outbox's WhatsApp sender (`Adapter.sender`)."""
+    return WhatsAppSender(config)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # BSON datetimes come back naive (UTC) unless the client is tz-aware.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+def routes(app: Flask, deps: WhatsAppDeps) -> None:
+    """Twilio's webhooks on `app` (`Adapter.routes`)."""
+    app.register_blueprint(blueprint(deps))
 
 
-def _ambiguous(exc: BaseException) -> bool:
-    """The request went out but no answer came back (a read timeout, a connection closed
-    after sending): Twilio may have accepted the message, so it must not be sent again
-    blindly. A refused or timed-out connection never carried the request."""
-    return isinstance(exc, ReadTimeoutError | ProtocolError)
-
-
-def _transient(exc: BaseException) -> bool:
-    """Worth retrying at once: rate limits, Twilio's own failures, a network that never
-    carried the request."""
-    if isinstance(exc, TwilioRestException):
-        return exc.status == 429 or exc.status >= 500 or exc.code in RATE_LIMITED
-    return isinstance(exc, NETWORK_ERRORS) and not _ambiguous(exc)
-
-
-class WhatsAppSender:
-    """Sends replies with the real `twilio` client (`Sender` protocol of `bot.outbox`)."""
-
-    def __init__(
-        self,
-        config: Config,
-        client: Client | None = None,
-        attempts: int = 4,
-        retry_wait: float = 0.25,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.config = config
-        self.client = client or Client(
-            config.twilio_account_sid,
-            config.twilio_auth_token,
-            http_client=TwilioHttp(config.twilio_api_base_url),
-        )
-        self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
-        self.templates = parse_content_sids(config.twilio_content_sids)
-        self.clock = clock
-        sender = config.twilio_whatsapp_from
-        self.origin = (
-            {"messaging_service_sid": sender}
-            if sender.startswith("MG")
-            else {"from_": sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"}
-        )
-        self.retrying = Retrying(
-            retry=retry_if_exception(_transient),
-            stop=stop_after_attempt(attempts),
-            wait=wait_random_exponential(multiplier=retry_wait, max=retry_wait * 16),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-            reraise=True,
-        )
-
-    def check_templates(self, store: Store) -> None:
-        """Check the configured Content templates against Twilio (the clock's `templates`
-        job, at start and hourly) and keep what is wrong on the admin overview."""
-        problems = whatsapp_templates.check(self.client, self.templates)
-        whatsapp_templates.record(store, self.templates, problems, self.clock())
-
-    # --- the Sender protocol --------------------------------------------------------------
-
-    def send(self, learner: Mapping[str, Any], reply: Reply) -> str | None:
-        """Send every message of `reply`; the first message's SID."""
-        sids = self._deliver(learner, reply, [], None)
-        return sids[0] if sids else None
-
-    def send_parts(self, learner: Mapping[str, Any], reply: Reply, parts: Parts) -> list[str]:
-        """Send the messages of `reply` that earlier attempts did not (see `Parts`)."""
-        return self._deliver(learner, reply, parts.sent, parts)
-
-    def look_up(
-        self,
-        learner: Mapping[str, Any],
-        fingerprint: str,
-        since: datetime,
-        taken: Callable[[str], bool] = lambda _: False,
-    ) -> str | None:
-        """The SID of a message Twilio accepted for this learner since `since` carrying
-        `fingerprint` (its text, or a template's text variable) that no delivery accounts
-        for yet (`taken`: the same text may have gone out earlier), if any: the outbox
-        asks after a request whose answer was lost, before sending it again."""
-        since = (_utc(since) or self.clock()) - timedelta(minutes=1)
-        try:
-            # Newest first; not filtered by DateSent, which a still-queued message lacks.
-            found = self.messages.list(to=str(learner["_id"]), limit=LOOKUP_PAGE)
-        except (TwilioRestException, HTTPError) as exc:
-            raise DeliveryError(f"twilio lookup failed: {exc}") from exc
-        wanted = " ".join(fingerprint.split())
-        for message in found:
-            created = _utc(message.date_created)
-            if created is not None and created < since:
-                continue
-            text = " ".join((message.body or "").split())
-            if wanted and wanted in text and not taken(str(message.sid)):
-                return str(message.sid)
-        return None
-
-    def combine(self, replies: list[Reply]) -> Reply | None:
-        """Consecutive replies of one turn as one message, or None when they do not make
-        one: media, buttons anywhere but on the last, a notice, or more than one message's
-        worth of text (`WHATSAPP_LIMIT`). Each Twilio message is billed: a turn such as
-        "✅ Correct" + the next question costs one instead of two."""
-        if any(r.media or r.proactive for r in replies) or any(r.buttons for r in replies[:-1]):
-            return None
-        last = replies[-1]
-        merged = replace(last, text="\n\n".join(r.text for r in replies if r.text))
-        return merged if len(self.plan(merged, window_open=True)) == 1 else None
-
-    # --- planning ---------------------------------------------------------------------------
-
-    def window_open(self, learner: Mapping[str, Any]) -> bool:
-        """Whether the learner wrote within 24 hours (and Twilio has not said otherwise)."""
-        last = _utc(learner.get("last_inbound_at"))
-        closed = _utc((learner.get("whatsapp") or {}).get("window_closed_at"))
-        if last is None or (closed is not None and closed >= last):
-            return False
-        return self.clock() - last < WINDOW
-
-    def plan(self, reply: Reply, window_open: bool) -> list[Part]:
-        """The Twilio messages for a reply, in sending order (deterministic, so a retry
-        can skip the ones already sent)."""
-        course_media = self.media_url(reply.course_id, "") if reply.course_id else ""
-        text = to_whatsapp(reply.text, course_media)
-        if not window_open:
-            template = self.templates.get("notify")
-            if not template:
-                raise DeliveryError(
-                    "not sent: the learner's last message is older than 24 hours and no "
-                    "approved template is configured (TWILIO_CONTENT_SIDS notify=HX…)",
-                    retryable=False,
-                    unreachable=True,
-                )
-            # An approved template's variable may not hold line breaks: one line of text.
-            line = " ".join(text.split())
-            return [Part(content_sid=template, variables={"1": clip(line, TEMPLATE_VARIABLE_MAX)})]
-        parts = [
-            part
-            for media in (reply.media if reply.course_id else ())
-            for part in self._media_parts(reply.course_id or "", media)
-        ]
-        buttons = self._button_template(reply.buttons)
-        if buttons is None:
-            text = "\n\n".join(filter(None, [text, self._hint(text, reply.buttons)]))
-        chunks = split_text(text, WHATSAPP_LIMIT)
-        if buttons is not None and chunks and len(chunks[-1]) > TEMPLATE_BODY_MAX:
-            chunks = chunks[:-1] + split_text(chunks[-1], TEMPLATE_BODY_MAX)
-        parts += [Part(body=chunk) for chunk in chunks]
-        if buttons is not None and chunks:
-            sid, variables = buttons
-            parts[-1] = Part(content_sid=sid, variables={"1": chunks[-1], **variables})
-        return parts
-
-    def _media_parts(self, course_id: str, media: Media) -> list[Part]:
-        """A session's file as WhatsApp shows it: an image or video with its text as the
-        caption; a PDF or audio after its text (WhatsApp shows no caption on those; the
-        file's name stays in the body, so a lookup can find the message); any other type
-        as a link, since WhatsApp would refuse it later and the learner would get nothing."""
-        url = self.media_url(course_id, media.path)
-        name = PurePosixPath(media.path).name
-        mime = media_type(media.path)
-        if media_problem(mime):
-            return [Part(body=clip(f"{media.alt or name}: {url}", WHATSAPP_LIMIT))]
-        if mime and mime.startswith(CAPTIONED):
-            return [Part(body=clip(media.alt, 1000), media_url=url)]
-        text = [Part(body=clip(media.alt, WHATSAPP_LIMIT))] if media.alt.strip() else []
-        return [*text, Part(body=name, media_url=url)]
-
-    def media_url(self, course_id: str | None, path: str) -> str:
-        """Where Twilio fetches a session's image or PDF (the app's /media route)."""
-        return f"{self.config.public_base_url}/media/{quote(course_id or '')}/{quote(path)}"
-
-    def _button_template(self, buttons: tuple[Button, ...]) -> tuple[str, dict[str, str]] | None:
-        """The Content template showing these buttons, and its variables beyond {{1}}
-        (the body): title/id pairs from {{2}} on; None when none is configured."""
-        if not buttons:
-            return None
-        width = button_width(len(buttons))
-        buttons = buttons[:LIST_ROWS_MAX]
-        # One template per count: WhatsApp fills a template's unset rows with its samples.
-        kind = "quick_reply" if len(buttons) <= QUICK_REPLY_MAX else "list"
-        sid = self.templates.get(f"{kind}_{len(buttons)}")
-        if not sid:
-            return None
-        variables: dict[str, str] = {}
-        for number, button in enumerate(buttons):
-            variables[str(2 + 2 * number)] = clip(button.title, width)
-            variables[str(3 + 2 * number)] = button.payload
-        return sid, variables
-
-    @staticmethod
-    def _hint(text: str, buttons: tuple[Button, ...]) -> str:
-        """Buttons as typed commands ("Reply *next* · *menu*"), leaving out commands the
-        text already names and payloads nobody could type."""
-        words = [
-            f"*{b.payload}*"
-            for b in buttons
-            if ":" not in b.payload and f"*{b.payload}*" not in text.lower()
-        ]
-        return f"👉 Reply {' · '.join(words)}" if words else ""
-
-    # --- sending ----------------------------------------------------------------------------
-
-    def _deliver(
-        self,
-        learner: Mapping[str, Any],
-        reply: Reply,
-        already: list[str],
-        parts: Parts | None,
-    ) -> list[str]:
-        key = str(learner["_id"])
-        self._check_reachable(key, learner)
-        window_open = self.window_open(learner)
-        if already and not window_open:
-            raise DeliveryError(
-                f"not sent: the 24-hour window closed after {len(already)} message(s) of this "
-                "reply went out",
-                retryable=False,
-                unreachable=True,
-            )
-        plan = self.plan(reply, window_open)
-        sids = list(already)
-        for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
-            if parts is not None:
-                parts.intend(part.fingerprint(), last=number == len(plan))
-            try:
-                sid = self._create(key, part, parts.renew if parts else None)
-            except Unconfirmed as exc:
-                raise Unconfirmed(str(exc), exc.fingerprint, last=number == len(plan)) from exc
-            sids.append(sid)
-            if parts is not None and number < len(plan):
-                parts.add(sid)  # the last one is recorded by the outbox with the whole reply
-        return sids
-
-    @staticmethod
-    def _check_reachable(key: str, learner: Mapping[str, Any]) -> None:
-        """Refuse to send while Twilio's last word is that the learner cannot be reached
-        (21610 STOP, 63014 blocked) and they have not written since: every send would fail
-        the same way, so the queue waits for the learner instead (`unreachable`)."""
-        last = _utc(learner.get("last_inbound_at"))
-        flags = learner.get("whatsapp") or {}
-        for name, why, code in (
-            ("unsubscribed_at", "unsubscribed", UNSUBSCRIBED),
-            ("blocked_at", "blocked", BLOCKED),
-        ):
-            since = _utc(flags.get(name))
-            if since is not None and (last is None or since >= last):
-                raise DeliveryError(
-                    f"not sent: Twilio reported {mask(key)} {why} ({code})",
-                    retryable=False,
-                    unreachable=True,
-                )
-
-    def _create(self, to: str, part: Part, fence: Callable[[], None] | None = None) -> str:
-        """One `messages.create`, retried on 429/5xx and refused connections (`fence`
-        runs before each try: the outbox's lease check); failures become DeliveryError,
-        a lost answer `Unconfirmed`."""
-        params = {
-            "to": to,
-            "status_callback": self.config.public_base_url + STATUS_PATH,
-            **self.origin,
-            **part.params(),
-        }
-        retrying = self.retrying.copy(before=lambda _: fence()) if fence else self.retrying
-        try:
-            message = retrying(self.messages.create, **params)
-        except TwilioRestException as exc:
-            retryable = _transient(exc) and exc.code not in PERMANENT
-            now = self.clock()
-            raise DeliveryError(
-                f"twilio {exc.status} (code {exc.code}): {exc.msg}",
-                retryable=retryable,
-                unreachable=exc.code in (OUTSIDE_WINDOW, UNSUBSCRIBED, BLOCKED),
-                flags=learner_flags(exc.code, now, now),
-            ) from exc
-        except HTTPError as exc:
-            if _ambiguous(exc):
-                raise Unconfirmed(
-                    f"twilio did not answer: {exc}", part.fingerprint(), last=True
-                ) from exc
-            raise DeliveryError(f"twilio unreachable: {exc}", retryable=True) from exc
-        return str(message.sid)
+def notifiers(outbox: Outbox) -> tuple[ManagerNotifier, ...]:
+    """Digests do not go to managers over WhatsApp (`Adapter.notifiers`)."""
+    return ()
 
 
 # --- webhooks ---------------------------------------------------------------------------------
@@ -477,7 +154,7 @@ def _twiml() -> Response:
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
-def blueprint(services: Services) -> Blueprint:
+def blueprint(services: WhatsAppDeps) -> Blueprint:
     """The Twilio webhooks: inbound messages and message status callbacks."""
     config = services.config
     validator = RequestValidator(config.twilio_auth_token)
@@ -568,7 +245,7 @@ def blueprint(services: Services) -> Blueprint:
             log.info("whatsapp: status %s settles the unconfirmed message %s", state, sid)
         elif record is None:
             log.info("whatsapp: status %s for unknown message %s", state, sid)
-        flags = learner_flags(code, _utc((record or {}).get("at")) or now, now)
+        flags = learner_flags(code, utc((record or {}).get("at")) or now, now)
         if key and flags:
             services.store.flag_learner(key, flags)
         return Response(status=204)
