@@ -183,7 +183,7 @@ class Workspaces:
         Single workspace: `SLACK_BOT_TOKEN` serves every request. Multi-workspace (OAuth,
         see docs/slack.md) replaces the body with the installation store's bot token for
         `team_id` (or `enterprise_id` for org-wide installs)."""
-        return self.config.slack_bot_token or None
+        return self.config.slack_bot_token.get_secret_value() or None
 
     def client_for(self, team_id: str | None = None, enterprise_id: str | None = None) -> WebClient:
         """A client carrying the workspace's token (clients are reused per token)."""
@@ -568,7 +568,7 @@ class SlackChannel:
 
         app = App(
             name="trainbot",
-            signing_secret=services.config.slack_signing_secret,
+            signing_secret=services.config.slack_signing_secret.get_secret_value(),
             client=make_client(services.config),  # no token: `authorize` gives one per request
             authorize=authorize,
             # The ack part of each listener runs on the request thread and answers Slack;
@@ -899,7 +899,7 @@ def blueprint(channel: SlackChannel) -> Blueprint:
     signed one with a shape Slack never sends is a 400 (`slack_shape`), before Bolt's
     parser could raise on it."""
     handler = SlackRequestHandler(channel.app)
-    verifier = SignatureVerifier(channel.services.config.slack_signing_secret)
+    verifier = SignatureVerifier(channel.services.config.slack_signing_secret.get_secret_value())
     guard = channel.services.guard
     bp = Blueprint("slack", __name__, url_prefix="/slack")
 

@@ -190,7 +190,7 @@ class WhatsAppSender:
         self.config = config
         self.client = client or Client(
             config.twilio_account_sid,
-            config.twilio_auth_token,
+            config.twilio_auth_token.get_secret_value(),
             http_client=TwilioHttp(config.twilio_api_base_url),
         )
         self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
@@ -452,7 +452,7 @@ def _twiml() -> Response:
 def blueprint(services: Services) -> Blueprint:
     """The Twilio webhooks: inbound messages and message status callbacks."""
     config = services.config
-    validator = RequestValidator(config.twilio_auth_token)
+    validator = RequestValidator(config.twilio_auth_token.get_secret_value())
     bp = Blueprint("whatsapp", __name__)
     if config.public_base_url.startswith(("http://127.0.0.1", "http://localhost")):
         log.warning(
