@@ -36,7 +36,7 @@ def send_both(sender: Any, learner: dict[str, Any]) -> None:
 
 if config.whatsapp_enabled:
     whatsapp = WhatsAppSender(config)
-    twilio_signature = RequestValidator(config.twilio_auth_token)
+    twilio_signature = RequestValidator(config.twilio_auth_token.get_secret_value())
 
     @app.post(WEBHOOK_PATH)
     def twilio_inbound() -> Response:
@@ -51,7 +51,7 @@ if config.whatsapp_enabled:
 
 if config.slack_enabled:
     slack = SlackSender(config)
-    slack_signature = SignatureVerifier(config.slack_signing_secret)
+    slack_signature = SignatureVerifier(config.slack_signing_secret.get_secret_value())
 
     @app.post("/slack/events")
     def slack_event() -> Response:

@@ -28,9 +28,9 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from bot import tokens
-from bot.config import Config
 from bot.leaks import leaks
 from bot.retrieval import Hit, Passage, index
+from bot.settings import OpenAISettings
 from flows.course import Course
 from flows.events import Ask, Button, Reply
 from flows.messages import say
@@ -54,15 +54,6 @@ REASONING_MODEL = re.compile(r"^(o[1-9]|gpt-5)(?![\w.-]*chat)", re.IGNORECASE)
 def is_reasoning_model(model: str) -> bool:
     """Whether `model` (optionally `provider/model`) reasons before answering."""
     return bool(REASONING_MODEL.match(model.rsplit("/", 1)[-1]))
-
-
-def _setting(values: Mapping[str, str], name: str, default: float) -> float:
-    raw = (values.get(name) or "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        log.warning("assistant: %s=%r is not a number, using %s", name, raw, default)
-        return default
 
 
 @dataclass(frozen=True)
@@ -89,19 +80,17 @@ class Settings:
     prompt_file: Path | None = None
 
     @classmethod
-    def from_config(cls, config: Config) -> Settings:
-        """OPENAI_* from the config, ASSISTANT_* and OPENAI_TIMEOUT from its extra values."""
-        extra = config.extra
-        prompt = (extra.get("ASSISTANT_PROMPT_FILE") or "").strip()
+    def from_config(cls, config: OpenAISettings) -> Settings:
+        """The OPENAI_* and ASSISTANT_* settings (validated at start: see bot/settings.py)."""
         return cls(
-            api_key=config.openai_api_key,
+            api_key=config.openai_api_key.get_secret_value(),
             base_url=config.openai_base_url,
             model=config.openai_model,
-            timeout=_setting(extra, "OPENAI_TIMEOUT", cls.timeout),
-            prompt_tokens=int(_setting(extra, "ASSISTANT_PROMPT_TOKENS", cls.prompt_tokens)),
-            history_turns=int(_setting(extra, "ASSISTANT_HISTORY_TURNS", cls.history_turns)),
-            daily_tokens=int(_setting(extra, "ASSISTANT_DAILY_TOKENS", cls.daily_tokens)),
-            prompt_file=Path(prompt) if prompt else None,
+            timeout=config.openai_timeout,
+            prompt_tokens=config.assistant_prompt_tokens,
+            history_turns=config.assistant_history_turns,
+            daily_tokens=config.assistant_daily_tokens,
+            prompt_file=config.assistant_prompt_file,
         )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from bot.channels.registry import CHANNELS
-from bot.config import Config
+from bot.config import Config, ConfigError
 
 
 def _logging(verbose: bool = False) -> None:
@@ -35,7 +35,18 @@ def _owned(open_store):
         ) from None
 
 
-@click.group()
+class Trainbot(click.Group):
+    """The command group; a setting with a bad value ends any command with one line naming
+    the variable (`bot.config.ConfigError`), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Trainbot)
 @click.version_option(package_name="trainbot")
 def main() -> None:
     """Trainbot: short training courses on WhatsApp, Slack and the web."""
@@ -52,8 +63,6 @@ def main() -> None:
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web app (webhooks, simulator, health) under gunicorn."""
-    import dataclasses
-
     from gunicorn.app.base import BaseApplication
 
     from bot import gunicorn_conf
@@ -63,26 +72,24 @@ def serve(host: str, port: int, workers: int) -> None:
     _logging()
     config = Config.from_env()
     embedded = not config.mongodb_uri
-    workers = workers or gunicorn_conf.default_workers(embedded)
+    workers = workers or gunicorn_conf.default_workers(embedded, config)
     if embedded and workers > 1:
         raise click.UsageError(
             "the embedded store has one owner process: use --workers 1 (or WEB_CONCURRENCY=1) "
             "or set MONGODB_URI"
         )
     base = f"http://{host}:{port}"
-    if not config.extra.get("PUBLIC_BASE_URL"):  # links (certificates, QR codes) point here
-        config = dataclasses.replace(config, public_base_url=base)
+    if "public_base_url" not in config.model_fields_set:  # links (QR codes…) point here
+        config = config.replace(public_base_url=base)
     # Decided here, before gunicorn forks, so every worker agrees on the generated token.
-    config = dataclasses.replace(
-        signin.with_credential(config), simulator=config.simulator_for(host)
-    )
+    config = signin.with_credential(config).replace(simulator=config.simulator_for(host))
     click.echo(f"Trainbot is starting on {base}")
     click.echo(f"  store:              {config.store_description}")
     if config.simulator:
         click.echo(f"  web chat simulator: {base}/simulator")
     click.echo(f"  health:             {base}/healthz")
     if config.admin_token_generated:
-        link = signin.signin_link(config, config.extra.get("PUBLIC_BASE_URL") or base)
+        link = signin.signin_link(config)
         click.echo(f"  admin (no ADMIN_TOKEN; one-time sign-in link): {link}")
     else:
         click.echo(f"  admin:              {base}/admin (sign in with ADMIN_TOKEN)")
@@ -93,7 +100,8 @@ def serve(host: str, port: int, workers: int) -> None:
     class Server(BaseApplication):
         def load_config(self) -> None:
             # the production settings (bot/gunicorn_conf.py), on this host and port
-            for name, value in gunicorn_conf.settings(embedded, f"{host}:{port}").items():
+            settings = gunicorn_conf.settings(embedded, f"{host}:{port}", config)
+            for name, value in settings.items():
                 self.cfg.set(name, value)
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
@@ -123,8 +131,6 @@ def serve(host: str, port: int, workers: int) -> None:
 )
 def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) -> None:
     """Talk to the bot as a learner: one message per line, replies printed."""
-    import dataclasses
-
     from bot.channels.console import (
         ConsoleSender,
         SimulatedClock,
@@ -139,9 +145,9 @@ def chat(content_dir: Path | None, key: str, name: str, start: datetime | None) 
     # embedded store the chat keeps its learner in memory.
     config = Config.from_env()
     if not config.mongodb_uri:
-        config = dataclasses.replace(config, data_dir=None)
+        config = config.replace(data_dir=None)
     if content_dir:
-        config = dataclasses.replace(config, content_dir=content_dir)
+        config = config.replace(content_dir=content_dir)
     if ":" not in key:
         key = f"console:{key}"
     sender = ConsoleSender(sys.stdout)
@@ -497,7 +503,7 @@ def learners_import(path: Path, region: str | None, invite: bool) -> None:
             services.library.current(),
             datetime.now(UTC),
             region=region.upper() if region else None,
-            slack_team=config.extra.get("SLACK_TEAM_ID") or None,
+            slack_team=config.slack_team_id or None,
         )
     except roster.RosterError as exc:
         raise click.ClickException(str(exc)) from None

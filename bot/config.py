@@ -1,89 +1,133 @@
-"""Configuration: the environment (and a `.env` file) read once into one typed object."""
+"""Configuration: the environment (and a `.env` file) read once into one typed object.
+
+The settings themselves, a section per subsystem, are in `bot.settings`; `Config` inherits
+them all and adds what is decided at start rather than configured (a generated admin
+token). A value that does not fit its field stops the process at start with one line that
+names the variable and says what it expects (`ConfigError`, `startup_config`), instead of
+being noticed, or silently replaced by a default, in the middle of a request.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
 
 from dotenv import dotenv_values
+from pydantic import Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.settings import (
+    IN_MEMORY,
+    SHIPPED_CONTENT,
+    VARIABLES,
+    AdminSettings,
+    ContentSettings,
+    EngagementSettings,
+    LimitsSettings,
+    OpenAISettings,
+    SlackSettings,
+    StoreSettings,
+    TwilioSettings,
+    WebSettings,
+)
+
+__all__ = ["DEFAULT_DATA_DIR", "IN_MEMORY", "SHIPPED_CONTENT", "Config", "ConfigError"]
 
 log = logging.getLogger(__name__)
 
-SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
 DEFAULT_DATA_DIR = Path("data")  # the embedded store's directory when DATA_DIR is unset
-IN_MEMORY = ":memory:"  # DATA_DIR value for a throwaway store (nothing survives the process)
+
+# gunicorn's "App failed to load" status: a worker that exits with it stops the master
+# instead of being restarted forever; outside gunicorn it is just a non-zero exit.
+APP_LOAD_ERROR = 4
+# Values that can never carry a credential, so an error may repeat them.
+_ECHOED = (int, float, bool, int | None, bool | None)
 
 
-def _switch(value: str) -> bool | None:
-    """`on`/`off` (and the usual synonyms) as a bool; empty or unknown as None (default)."""
-    value = value.lower()
-    if value in ("1", "on", "true", "yes"):
-        return True
-    if value in ("0", "off", "false", "no"):
-        return False
-    return None
+class ConfigError(ValueError):
+    """A setting has a value its field does not accept; the message is one line per
+    variable and never contains the value of a text setting (it may be a secret)."""
 
 
-@dataclass(frozen=True)
-class Config:
+class _Variables(PydanticBaseSettingsSource):
+    """The settings' environment variables in one mapping, empty values left out (unset and
+    empty have always meant "the default"), surrounding blanks stripped."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, str | None]):
+        super().__init__(settings_cls)
+        self.values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = VARIABLES.get(field_name, "")
+        return (self.values.get(name) or "").strip(), name, False
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        found = {name: self.get_field_value(fields[name], name)[0] for name in VARIABLES}
+        return {name: value for name, value in found.items() if value}
+
+
+class Config(
+    StoreSettings,
+    ContentSettings,
+    WebSettings,
+    AdminSettings,
+    LimitsSettings,
+    TwilioSettings,
+    SlackSettings,
+    OpenAISettings,
+    EngagementSettings,
+    BaseSettings,
+):
     """Every setting the bot reads; see the README's configuration table."""
 
-    mongodb_uri: str = ""
-    data_dir: Path | None = None  # the embedded store's directory; None: in memory
-    content_dir: Path = SHIPPED_CONTENT
-    public_base_url: str = "http://127.0.0.1:8000"
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
-    twilio_whatsapp_from: str = ""
-    twilio_api_base_url: str = ""
-    twilio_content_sids: str = ""  # Content templates by role, see the README
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_api_url: str = ""
-    openai_api_key: str = ""
-    openai_base_url: str = ""
-    openai_model: str = "gpt-4o-mini"
-    admin_token: str = ""
-    admin_token_generated: bool = False  # no ADMIN_TOKEN: see bot/admin/signin.py
-    admin_signin_code: str = ""  # the one-time sign-in link's code, when generated
-    metrics_token: str = ""
-    # None: on only when `trainbot serve` binds to loopback (see `simulator_for`)
-    simulator: bool | None = None
-    content_check_seconds: float = 2.0
-    extra: Mapping[str, str] = field(default_factory=dict)
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    # Decided at start, never configured: see bot/admin/signin.py.
+    admin_token_generated: bool = False  # no ADMIN_TOKEN: a random one for this start
+    admin_signin_code: str = Field("", repr=False)  # the one-time sign-in link's code
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`Config(...)` is exactly what it is given (tests build one without the machine's
+        environment leaking in); the environment is read by `from_env` alone."""
+        return (init_settings,)
 
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, dotenv: str | None = ".env"
     ) -> Config:
-        """Settings from `environ` (default: the process environment) over a `.env` file."""
-        values = {**(dotenv_values(dotenv) if dotenv and Path(dotenv).is_file() else {})}
+        """Settings from `environ` (default: the process environment) over a `.env` file
+        (python-dotenv's parser; a variable set in the environment wins). Raises
+        ConfigError naming every variable whose value does not fit."""
+        values: dict[str, str | None] = {
+            **(dotenv_values(dotenv) if dotenv and Path(dotenv).is_file() else {})
+        }
         values.update(os.environ if environ is None else environ)
-        get = lambda name, default="": (values.get(name) or default).strip()  # noqa: E731
-        return cls(
-            mongodb_uri=get("MONGODB_URI"),
-            data_dir=_data_dir(get("DATA_DIR")),
-            content_dir=Path(get("CONTENT_DIR") or SHIPPED_CONTENT),
-            public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
-            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
-            twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
-            twilio_api_base_url=get("TWILIO_API_BASE_URL"),
-            twilio_content_sids=get("TWILIO_CONTENT_SIDS"),
-            slack_bot_token=get("SLACK_BOT_TOKEN"),
-            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_api_url=get("SLACK_API_URL"),
-            openai_api_key=get("OPENAI_API_KEY"),
-            openai_base_url=get("OPENAI_BASE_URL"),
-            openai_model=get("OPENAI_MODEL", cls.openai_model),
-            admin_token=get("ADMIN_TOKEN"),
-            metrics_token=get("METRICS_TOKEN"),
-            simulator=_switch(get("SIMULATOR")),
-            extra={k: v for k, v in values.items() if v is not None},
-        )
+        found = {"data_dir": DEFAULT_DATA_DIR, **_Variables(cls, values)()}
+        try:
+            return cls(**found)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, values)) from None
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes`, validated like the original (`dataclasses.replace`)."""
+        try:
+            return self.model_validate({**dict(self), **changes})
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, {})) from None
 
     def simulator_for(self, host: str) -> bool:
         """Whether a server bound to `host` serves the simulator: as `SIMULATOR` says, else
@@ -124,8 +168,27 @@ class Config:
             log.info("assistant: no OPENAI_API_KEY, answering with passages from the course")
 
 
-def _data_dir(value: str) -> Path | None:
-    """DATA_DIR: a folder (default `./data`), or `:memory:` for a throwaway store."""
-    if value == IN_MEMORY:
-        return None
-    return Path(value) if value else DEFAULT_DATA_DIR
+def _explain(error: ValidationError, values: Mapping[str, str | None]) -> str:
+    """One line: each bad variable, its value when it cannot be a secret, what it expects."""
+    problems = []
+    for detail in error.errors():
+        field = str(detail["loc"][0]) if detail["loc"] else ""
+        name = VARIABLES.get(field, field)
+        info = Config.model_fields.get(field)
+        expected = (info.description if info else None) or detail["msg"]
+        shown = name
+        if info is not None and info.annotation in _ECHOED and values.get(name) is not None:
+            shown = f"{name}={(values.get(name) or '').strip()!r}"
+        problems.append(f"{shown} is not valid: expected {expected}")
+    return "config: " + "; ".join(dict.fromkeys(problems))
+
+
+def startup_config() -> Config:
+    """`Config.from_env()` for a process's entry point (gunicorn's config, the WSGI app):
+    a bad setting prints one line and exits (no traceback), with gunicorn's "App failed to
+    load" status so that a gunicorn master stops instead of restarting workers."""
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        print(f"trainbot: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(APP_LOAD_ERROR) from None

@@ -339,22 +339,8 @@ def build_engagement(
     certificates = Certificates(store.db, config.public_base_url)
     certificates.ensure_indexes()
     notifiers: list[ManagerNotifier] = []
-    if smtp_url := config.extra.get("SMTP_URL", "").strip():
-        try:
-            notifiers.append(EmailNotifier(smtp_url))
-        except ValueError as exc:
-            log.error("notify: e-mail disabled: %s", exc)
-
-    def days(name: str, default: float) -> timedelta:
-        raw = config.extra.get(name, "").strip()
-        try:
-            value = float(raw) if raw else default
-        except ValueError:
-            value = 0
-        if not 0 < value <= 366:
-            log.error("config: %s=%r is not a number of days (1-366); using %s", name, raw, default)
-            value = default
-        return timedelta(days=value)
+    if smtp_url := config.smtp_url.get_secret_value():  # validated at start
+        notifiers.append(EmailNotifier(smtp_url))
 
     engagement = Engagement(
         store,
@@ -365,26 +351,13 @@ def build_engagement(
         certificates,
         clock,
         notifiers,
-        digest_every=days("DIGEST_DAYS", 7),
-        overdue_after=days("OVERDUE_DAYS", 7),
-        course_channels=_course_channels(config.extra.get("DIGEST_CHANNELS", "")),
+        digest_every=timedelta(days=config.digest_days),
+        overdue_after=timedelta(days=config.overdue_days),
+        course_channels=dict(config.digest_channels),
     )
     engagement.start(clock())
     conversations.engagement = engagement
     return engagement
-
-
-def _course_channels(text: str) -> dict[str, str]:
-    """`DIGEST_CHANNELS=partner-onboarding=C0123,sales-basics=ops@example.com`: who gets
-    each course's digest besides the learners' managers; malformed entries are logged."""
-    channels = {}
-    for entry in filter(None, (part.strip() for part in text.split(","))):
-        course_id, _, recipient = entry.partition("=")
-        if not course_id.strip() or not recipient.strip():
-            log.error("config: DIGEST_CHANNELS entry %r is not course-id=recipient", entry)
-            continue
-        channels[course_id.strip()] = recipient.strip()
-    return channels
 
 
 def _reminder_id(key: str) -> str:

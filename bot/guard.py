@@ -28,9 +28,8 @@ def limits_for(config: Config) -> Limits:
     """The counters for this configuration: in `RATELIMIT_STORAGE_URI`, else on the MongoDB
     server (database `<the bot's database>_limits`, so deployments sharing a server do not
     share counters), else in this process's memory."""
-    explicit = config.extra.get("RATELIMIT_STORAGE_URI", "").strip()
-    if explicit:
-        return Limits(explicit)
+    if config.ratelimit_storage_uri:
+        return Limits(config.ratelimit_storage_uri)
     if config.mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
         database = uri_parser.parse_uri(config.mongodb_uri).get("database") or "trainbot"
         return Limits(config.mongodb_uri, database_name=f"{database}_limits")

@@ -18,33 +18,30 @@ line (`--workers 3`, `--bind …`) still win over these, as gunicorn documents.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Any
 
-from bot.config import Config
+from bot.config import startup_config
+from bot.settings import WebSettings
 
 worker_class = "gthread"
 threads = 8
 timeout = 30
 graceful_timeout = 20
-DEFAULT_PORT = 8000
 
 
-def default_workers(embedded: bool, environ: Mapping[str, str] = os.environ) -> int:
+def default_workers(embedded: bool, config: WebSettings) -> int:
     """`WEB_CONCURRENCY` if set, else one process on the embedded store, two on MongoDB."""
-    concurrency = environ.get("WEB_CONCURRENCY", "").strip()
-    if concurrency:
-        return int(concurrency)
+    if config.web_concurrency:
+        return config.web_concurrency
     return 1 if embedded else 2
 
 
-def settings(embedded: bool, bind: str, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+def settings(embedded: bool, bind: str, config: WebSettings) -> dict[str, Any]:
     """This module's settings for a server on `bind` (for `trainbot serve`, which runs
     gunicorn in-process and cannot pass `-c`)."""
     return {
         "bind": bind,
-        "workers": default_workers(embedded, environ),
+        "workers": default_workers(embedded, config),
         "worker_class": worker_class,
         "threads": threads,
         "timeout": timeout,
@@ -52,6 +49,8 @@ def settings(embedded: bool, bind: str, environ: Mapping[str, str] = os.environ)
     }
 
 
-# Read as the app reads it (the environment over `.env`), so both agree on the store.
-workers = default_workers(embedded=not Config.from_env().mongodb_uri)
-bind = f"0.0.0.0:{os.environ.get('PORT') or DEFAULT_PORT}"
+# Read as the app reads it (the environment over `.env`), so both agree on the store; a bad
+# setting stops the gunicorn master here, with one line, before any worker starts.
+_config = startup_config()
+workers = default_workers(embedded=not _config.mongodb_uri, config=_config)
+bind = f"0.0.0.0:{_config.port}"

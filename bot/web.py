@@ -15,7 +15,7 @@ from werkzeug.security import safe_join
 from bot import certificates, security
 from bot.admin import signin
 from bot.channels.registry import enabled, senders_for
-from bot.config import Config
+from bot.config import Config, startup_config
 from bot.lanes import Lanes
 from bot.observability import instrument
 from bot.services import Services, build_services
@@ -41,8 +41,9 @@ def serving_app(config: Config | None = None) -> Flask:
 
     On the embedded store this process owns the data directory, so no `trainbot clock` can
     reach it: the clock's jobs (retries, reminders, the store's upkeep) run here. A second
-    worker on the same directory stops at start with `DataDirLocked`, naming the fix."""
-    app = create_app(config)
+    worker on the same directory stops at start with `DataDirLocked`, naming the fix; a bad
+    setting stops it with one line (`startup_config`)."""
+    app = create_app(config or startup_config())
     services: Services = app.extensions["trainbot"]
     if services.store.embedded:
         from bot.scheduler import build_scheduler
@@ -60,10 +61,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     config = signin.with_credential(given)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    hops = config.extra.get("TRUSTED_PROXY_HOPS", "0").strip()
-    if hops.isdecimal() and int(hops) > 0:
+    if n := config.trusted_proxy_hops:
         # behind N proxies that set X-Forwarded-*: the client's address for per-IP limits
-        n = int(hops)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if services is None:
         services = build_services(config, senders_for(config), Lanes())
@@ -79,7 +78,9 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         )
     security.install(app)
     instrument(
-        app, lambda: services.store.pending_count(), config.metrics_token or config.admin_token
+        app,
+        lambda: services.store.pending_count(),
+        (config.metrics_token or config.admin_token).get_secret_value(),
     )
 
     @app.errorhandler(PyMongoError)

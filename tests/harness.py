@@ -69,7 +69,8 @@ class Served:
 
     def metrics(self) -> bytes:
         """The `/metrics` page, read with its token as Prometheus would."""
-        token = self.services.config.metrics_token or self.services.config.admin_token
+        config = self.services.config
+        token = (config.metrics_token or config.admin_token).get_secret_value()
         headers = {"Authorization": f"Bearer {token}"}
         return self.client().get("/metrics", headers=headers).data
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot import tokens
 from bot.assistant import Assistant, Settings, is_reasoning_model, keyword_grade
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.render import to_html
 from bot.retrieval import index, split_session
 from bot.services import Services, build_services
@@ -600,14 +600,17 @@ def test_bench_questions_name_sessions_of_the_sample_courses(sample_catalog):
             assert set(wanted) <= ids, item
 
 
-def test_bad_settings_fall_back_to_defaults(caplog: pytest.LogCaptureFixture):
+def test_bad_settings_stop_the_start_and_good_ones_reach_the_assistant():
+    """Issue 19: a bad OPENAI_TIMEOUT used to be logged and replaced by the default; it now
+    stops the start with a line naming it (bot/config.py)."""
+    with pytest.raises(ConfigError, match=r"OPENAI_TIMEOUT='soon' is not valid: expected a"):
+        Config.from_env({"OPENAI_TIMEOUT": "soon"}, dotenv=None)
     config = Config.from_env(
-        {"OPENAI_TIMEOUT": "soon", "ASSISTANT_DAILY_TOKENS": "0", "OPENAI_MODEL": "my-llama"},
+        {"OPENAI_TIMEOUT": "2.5", "ASSISTANT_DAILY_TOKENS": "0", "OPENAI_MODEL": "my-llama"},
         dotenv=None,
     )
     settings = Settings.from_config(config)
-    assert settings.timeout == 10.0 and settings.daily_tokens == 0
-    assert "OPENAI_TIMEOUT='soon' is not a number" in caplog.text
+    assert settings.timeout == 2.5 and settings.daily_tokens == 0
     assert tokens.encoding_name(settings.model) == "o200k_base"
 
 

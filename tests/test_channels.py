@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -91,7 +90,7 @@ def test_lanes_budgets_and_renderers_come_from_the_registry() -> None:
 def test_enabled_channels_follow_the_credentials() -> None:
     bare = Config.from_env({}, dotenv=None)
     assert [c.name for c in registry.enabled(bare)] == ["web"]
-    slack = replace(bare, slack_bot_token="xoxb-1", slack_signing_secret="s")
+    slack = bare.replace(slack_bot_token="xoxb-1", slack_signing_secret="s")
     assert [c.name for c in registry.enabled(slack)] == ["web", "slack"]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.engagement import Engagement
 from bot.jobs import Jobs
 from bot.outbox import reply_from_doc
@@ -55,7 +54,7 @@ def clock() -> FakeClock:
 
 def wire(clock: FakeClock, store: Store | None = None, **extra: str) -> tuple[Services, Recorder]:
     config = Config.from_env({"PUBLIC_BASE_URL": "https://train.example.com", **extra}, None)
-    config = replace(config, content_dir=quizless_sample())  # `next` walks to the end
+    config = config.replace(content_dir=quizless_sample())  # `next` walks to the end
     recorder = Recorder(clock)
     services = build_services(
         config, {"console": recorder}, store=store or Store.connect(None), clock=clock
@@ -419,7 +418,7 @@ def test_course_without_certificate_settings_awards_none(tmp_path, clock):
     course.mkdir()
     (course / "course.yaml").write_text("title: Plain\nenroll: [start plain]\n")
     (course / "01-only.md").write_text("---\ntitle: Only\n---\nJust this.\n")
-    config = replace(Config.from_env({}, None), content_dir=tmp_path)
+    config = Config.from_env({}, None).replace(content_dir=tmp_path)
     recorder = Recorder(clock)
     services = build_services(config, {"console": recorder}, store=Store.connect(None), clock=clock)
     say(services, "start plain")
@@ -507,13 +506,18 @@ def test_queued_reminder_outbox_entry_is_marked_proactive(bot, clock):
     assert reply_from_doc(entry["reply"]).proactive is True
 
 
-def test_bad_engagement_config_degrades_with_a_log_line(clock, caplog):
-    services, _ = wire(clock, SMTP_URL="mailto:boss", DIGEST_DAYS="weekly", OVERDUE_DAYS="-2")
-    assert engagement(services).notifiers == ()
-    assert engagement(services).digest_every == timedelta(days=7)
-    assert engagement(services).overdue_after == timedelta(days=7)
-    assert "e-mail disabled: SMTP_URL must look like" in caplog.text
-    assert "DIGEST_DAYS='weekly' is not a number of days" in caplog.text
+def test_bad_engagement_config_stops_the_start_with_one_line(clock):
+    """Issue 19: these were logged and replaced by defaults; now the start stops, naming
+    every bad variable (and never repeating SMTP_URL, which may hold a password)."""
+    bad = {"SMTP_URL": "mailto:boss:s3cret", "DIGEST_DAYS": "weekly", "OVERDUE_DAYS": "-2"}
+    with pytest.raises(ConfigError) as caught:
+        wire(clock, **bad, DIGEST_CHANNELS="partner-onboarding=ops@example.com, broken-entry")
+    message = str(caught.value)
+    assert "SMTP_URL is not valid: expected smtp://" in message
+    assert "DIGEST_DAYS='weekly' is not valid: expected a number of days" in message
+    assert "OVERDUE_DAYS='-2' is not valid" in message
+    assert "DIGEST_CHANNELS is not valid: expected course-id=recipient" in message
+    assert "s3cret" not in message and "\n" not in message
 
 
 def test_unreachable_smtp_server_is_logged_not_fatal(clock, caplog):
@@ -543,14 +547,13 @@ def test_stop_cancels_the_pending_reminder_and_duplicates_do_not_reschedule(bot,
     assert jobs.get(f"reminder:{KEY}") is None
 
 
-def test_course_digest_channel_from_config(clock, caplog):
+def test_course_digest_channel_from_config(clock):
     from tests.fakes.smtp import smtp_server
 
     with smtp_server() as (url, inbox):
-        channels = "partner-onboarding=ops@example.com, broken-entry ,=x"
+        channels = " partner-onboarding=ops@example.com , "
         services, _ = wire(clock, SMTP_URL=url, DIGEST_CHANNELS=channels)
         assert engagement(services).course_channels == {"partner-onboarding": "ops@example.com"}
-        assert "DIGEST_CHANNELS entry 'broken-entry'" in caplog.text
         say(services, "I am a new partner")
         run_for(services, clock, 24 * 7)
         digests = [m for m in inbox if m["Subject"] == "Training digest"]

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from bench.gunicorn_webhooks import GUNICORN
 from bot import gunicorn_conf
 from bot.cli import main
+from bot.config import Config
 from tests.conftest import ROOT
 
 CONFIG = ["-c", "python:bot.gunicorn_conf"]
@@ -70,7 +71,7 @@ def test_gunicorn_reads_the_production_defaults(tmp_path, env, workers, bind):
 
 
 def test_serve_takes_the_same_settings_on_its_own_address():
-    assert gunicorn_conf.settings(True, "127.0.0.1:9000", environ={}) == {
+    assert gunicorn_conf.settings(True, "127.0.0.1:9000", Config.from_env({}, None)) == {
         "bind": "127.0.0.1:9000",
         "workers": 1,
         "worker_class": "gthread",
@@ -78,8 +79,9 @@ def test_serve_takes_the_same_settings_on_its_own_address():
         "timeout": 30,
         "graceful_timeout": 20,
     }
-    assert gunicorn_conf.settings(False, "h:1", environ={})["workers"] == 2
-    assert gunicorn_conf.settings(True, "h:1", environ={"WEB_CONCURRENCY": "3"})["workers"] == 3
+    assert gunicorn_conf.settings(False, "h:1", Config.from_env({}, None))["workers"] == 2
+    three = Config.from_env({"WEB_CONCURRENCY": "3"}, None)
+    assert gunicorn_conf.settings(True, "h:1", three)["workers"] == 3
 
 
 def test_serve_refuses_web_concurrency_above_one_on_the_embedded_store(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -23,7 +22,7 @@ def client(config):
 
 
 def test_metrics_count_messages_by_channel_and_status(config):
-    client = create_app(replace(config, metrics_token="m3trics")).test_client()
+    client = create_app(config.replace(metrics_token="m3trics")).test_client()
     client.post("/simulator/api/send", json={"learner": "m1", "text": "I am a new partner"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})
     client.post("/simulator/api/send", json={"learner": "m1", "text": "next", "message_id": "same"})

@@ -761,7 +761,7 @@ def test_sender_errors_say_whether_to_retry(fake):
     with pytest.raises(DeliveryError) as temporary:
         sender.send({"_id": SALES_KEY}, Reply("hello"))
     assert temporary.value.retryable
-    dead = replace(config, slack_api_url="http://127.0.0.1:9/api/")
+    dead = config.replace(slack_api_url="http://127.0.0.1:9/api/")
     with pytest.raises(DeliveryError) as offline:
         SlackSender(dead).send({"_id": SALES_KEY}, Reply("hello"))
     assert offline.value.retryable

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pymongo
@@ -148,6 +147,6 @@ def test_the_root_leads_to_the_simulator_or_the_admin(client, config):
     """Issue 17: `/` was a 404 for whoever opened the printed address."""
     assert client.get("/").headers["Location"].endswith("/simulator")
     hidden = create_app(
-        replace(config, simulator=False, data_dir=Path(fresh_data_dir()))
+        config.replace(simulator=False, data_dir=Path(fresh_data_dir()))
     ).test_client()
     assert hidden.get("/").headers["Location"].endswith("/admin")

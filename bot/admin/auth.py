@@ -43,18 +43,18 @@ def configure_sessions(app: Flask, config: Config) -> None:
     """
     if app.secret_key:
         return
-    if len(config.admin_token) < MIN_TOKEN:  # a right token is never throttled: see views
+    token = config.admin_token.get_secret_value()
+    if len(token) < MIN_TOKEN:  # a right token is never throttled: see views
         log.warning(
             "admin: ADMIN_TOKEN is shorter than %d characters and could be guessed; use e.g. "
             '`python -c "import secrets; print(secrets.token_urlsafe(32))"`',
             MIN_TOKEN,
         )
-    explicit = config.extra.get("SECRET_KEY", "").strip()
-    if explicit:
-        app.secret_key = explicit
+    if config.secret_key:
+        app.secret_key = config.secret_key.get_secret_value()
     else:
         app.secret_key = hmac.new(
-            config.admin_token.encode(), b"trainbot admin session v1", hashlib.sha256
+            token.encode(), b"trainbot admin session v1", hashlib.sha256
         ).hexdigest()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -67,7 +67,7 @@ def configure_sessions(app: Flask, config: Config) -> None:
 def token_matches(config: Config, given: str) -> bool:
     """Constant-time comparison with the configured token (never true when unset)."""
     return bool(config.admin_token) and hmac.compare_digest(
-        given.encode("utf-8", "replace"), config.admin_token.encode()
+        given.encode("utf-8", "replace"), config.admin_token.get_secret_value().encode()
     )
 
 

@@ -15,7 +15,6 @@ and only once.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -33,8 +32,7 @@ def with_credential(config: Config) -> Config:
     they all agree)."""
     if config.admin_token:
         return config
-    return dataclasses.replace(
-        config,
+    return config.replace(
         admin_token=secrets.token_urlsafe(32),
         admin_token_generated=True,
         admin_signin_code=secrets.token_urlsafe(32),

@@ -408,7 +408,7 @@ def blueprint(services: Services) -> Blueprint:
                 services.library.current(),
                 _now(),
                 region=(request.form.get("region") or "").strip().upper() or None,
-                slack_team=config.extra.get("SLACK_TEAM_ID") or None,
+                slack_team=config.slack_team_id or None,
             )
         except roster.RosterError as exc:
             return render_template("admin/import.html", result=None, error=str(exc)), 400

@@ -94,7 +94,7 @@ def blueprint(channel: SlackChannel) -> Blueprint:
     signed one with a shape Slack never sends is a 400 (`slack_shape`), before Bolt's
     parser could raise on it."""
     handler = SlackRequestHandler(channel.app)
-    verifier = SignatureVerifier(channel.services.config.slack_signing_secret)
+    verifier = SignatureVerifier(channel.services.config.slack_signing_secret.get_secret_value())
     guard = channel.services.guard
     bp = Blueprint("slack", __name__, url_prefix="/slack")
 

@@ -88,7 +88,7 @@ class Workspaces:
         Single workspace: `SLACK_BOT_TOKEN` serves every request. Multi-workspace (OAuth,
         see docs/slack.md) replaces the body with the installation store's bot token for
         `team_id` (or `enterprise_id` for org-wide installs)."""
-        return self.config.slack_bot_token or None
+        return self.config.slack_bot_token.get_secret_value() or None
 
     def client_for(self, team_id: str | None = None, enterprise_id: str | None = None) -> WebClient:
         """A client carrying the workspace's token (clients are reused per token)."""

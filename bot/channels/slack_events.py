@@ -113,7 +113,7 @@ class SlackChannel:
 
         app = App(
             name="trainbot",
-            signing_secret=services.config.slack_signing_secret,
+            signing_secret=services.config.slack_signing_secret.get_secret_value(),
             client=make_client(services.config),  # no token: `authorize` gives one per request
             authorize=authorize,
             # The ack part of each listener runs on the request thread and answers Slack;

@@ -157,7 +157,7 @@ def _twiml() -> Response:
 def blueprint(services: WhatsAppDeps) -> Blueprint:
     """The Twilio webhooks: inbound messages and message status callbacks."""
     config = services.config
-    validator = RequestValidator(config.twilio_auth_token)
+    validator = RequestValidator(config.twilio_auth_token.get_secret_value())
     bp = Blueprint("whatsapp", __name__)
     if config.public_base_url.startswith(("http://127.0.0.1", "http://localhost")):
         log.warning(

@@ -153,7 +153,7 @@ class WhatsAppSender:
         self.config = config
         self.client = client or Client(
             config.twilio_account_sid,
-            config.twilio_auth_token,
+            config.twilio_auth_token.get_secret_value(),
             http_client=TwilioHttp(config.twilio_api_base_url),
         )
         self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
