@@ -53,6 +53,7 @@ class Config:
     # None: on only when `trainbot serve` binds to loopback (see `simulator_for`)
     simulator: bool | None = None
     content_check_seconds: float = 2.0
+    ob_issuer_name: str = "Trainbot"  # who issues the Open Badges credentials (bot.credentials)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +83,7 @@ class Config:
             admin_token=get("ADMIN_TOKEN"),
             metrics_token=get("METRICS_TOKEN"),
             simulator=_switch(get("SIMULATOR")),
+            ob_issuer_name=get("OB_ISSUER_NAME", cls.ob_issuer_name),
             extra={k: v for k, v in values.items() if v is not None},
         )
 

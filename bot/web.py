@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
-from bot import certificates, security
+from bot import certificates, credentials, security
 from bot.admin import signin
 from bot.channels import web as web_channel
 from bot.config import Config
@@ -130,9 +130,18 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         return security.send_media(folder / "media", name)
 
     if services.engagement is not None:
+        engagement = services.engagement
         app.register_blueprint(
-            certificates.blueprint(services.engagement.certificates, services.engagement.clock)
+            certificates.blueprint(
+                engagement.certificates, engagement.clock, engagement.credentials
+            )
         )
+        if engagement.credentials is not None:
+            app.register_blueprint(
+                credentials.blueprint(
+                    engagement.credentials, engagement.certificates, engagement.clock
+                )
+            )
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))
     else:
