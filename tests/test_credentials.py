@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +26,7 @@ from bot.credentials import CONTEXT, Credentials
 from bot.services import Services
 from bot.store import Store
 from bot.web import create_app
-from tests.conftest import FakeClock
+from tests.conftest import STORES, FakeClock, a_store, fresh_data_dir
 from tests.test_engagement import KEY, MONDAY, engagement, finish_course, wire
 
 PHONE_KEY = "whatsapp:+15551234567"
@@ -276,15 +279,42 @@ def test_rotation_keeps_old_credentials_verifiable(bot, monkeypatch):
         assert "signature verified" in client.get(f"/certificates/{code}").get_data(as_text=True)
 
 
-def test_workers_starting_at_once_agree_on_one_key():
-    """Two processes that both found no key and both generate one: the unique generation
-    keeps the first, and the second signs with it."""
-    store = Store.connect(None)
+@pytest.fixture(params=STORES)
+def keys_db(request):
+    """Where keys live: embedded, and MongoDB over the wire."""
+    with a_store(request, request.param, "trainbot_keys") as store:
+        yield store.db
+
+
+def test_workers_starting_at_once_agree_on_one_key(keys_db):
+    """Processes that all find no key and all generate one: the unique generation keeps
+    the first, and the others sign with it."""
     now = datetime.now(UTC)
-    first = Credentials(store.db, "https://a.example", "Trainbot")
-    second = Credentials(store.db, "https://a.example", "Trainbot")
-    first.ensure_indexes()
-    kept = first.ensure_key(now)
-    second._insert_key(1, now)  # lost the race: its insert is refused, not an error
-    assert second.ensure_key(now) == kept == first.ensure_key(now)
-    assert store.db["signing_keys"].count_documents({}) == 1
+    workers = [Credentials(keys_db, "https://a.example", "Trainbot") for _ in range(4)]
+    workers[0].ensure_indexes()
+    start = threading.Barrier(len(workers))
+
+    def first_start(credentials: Credentials) -> str:
+        start.wait()
+        return credentials.ensure_key(now)
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        kept = set(pool.map(first_start, workers))
+    assert len(kept) == 1
+    workers[1]._insert_key(1, now)  # lost the race after its read: refused, not an error
+    assert {w.ensure_key(now) for w in workers} == kept
+    assert keys_db["signing_keys"].count_documents({}) == 1
+
+
+def test_the_key_survives_a_restart_of_the_embedded_store():
+    folder = Path(fresh_data_dir())
+    store = Store.connect(None, data_dir=folder)
+    credentials = Credentials(store.db, "https://a.example", "Trainbot")
+    credentials.ensure_indexes()
+    kid = credentials.ensure_key(datetime.now(UTC))
+    store.close()
+    again = Store.connect(None, data_dir=folder)
+    try:
+        assert Credentials(again.db, "https://a.example", "T").ensure_key(datetime.now(UTC)) == kid
+    finally:
+        again.close()
