@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import segno
 from flask import Blueprint, Response, abort, render_template_string
@@ -28,6 +28,9 @@ from pymongo.errors import DuplicateKeyError
 from bot.security import CSP
 from flows.awards import award_of
 from flows.course import Course
+
+if TYPE_CHECKING:
+    from bot.credentials import Credentials
 
 # The verification page: its own inline style; otherwise as every response (bot.security).
 PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
@@ -238,12 +241,21 @@ PAGE = """<!doctype html>
 {% if status == "valid" %}<p>This certificate is genuine and currently valid.</p>
 {% elif status == "expired" %}<p>This certificate was genuine but has expired.</p>
 {% else %}<p>This certificate has been revoked and is no longer valid.</p>{% endif %}
+{% if credential and credential.state != "none" %}<p id="credential">Open Badges 3.0 credential:
+{% if credential.verified %}<strong>signature verified</strong>{% if status != "revoked" %} ·
+<a href="{{ cert.code }}.json" download>credential JSON</a> ·
+<a href="{{ cert.code }}.jwt" download>signed credential (VC-JWT)</a>{% endif %}
+{% else %}<strong>{{ credential.reason }}</strong>: do not rely on this certificate{% endif %}</p>
+{% endif %}
 </body></html>"""
 
 
-def blueprint(certificates: Certificates, clock: Any) -> Blueprint:
+def blueprint(
+    certificates: Certificates, clock: Any, credentials: Credentials | None = None
+) -> Blueprint:
     """`GET /certificates/<code>.pdf` and the public page `GET /certificates/<code>`; any
-    unknown or malformed code is a plain 404 that reveals nothing."""
+    unknown or malformed code is a plain 404 that reveals nothing. With `credentials` the
+    page also checks the certificate's signed Open Badges credential (`bot.credentials`)."""
     bp = Blueprint("certificates", __name__)
 
     def found(code: str) -> dict[str, Any]:
@@ -274,6 +286,7 @@ def blueprint(certificates: Certificates, clock: Any) -> Blueprint:
             status=status(cert, clock()),
             issued=_aware(cert["issued"]).strftime("%d %B %Y"),
             expires=_aware(expires).strftime("%d %B %Y") if expires else "",
+            credential=credentials.check(cert, clock()) if credentials else None,
         )
         # A revocation must show at once; verification pages are not for search engines.
         # The page is one self-contained document: inline style, no script, no framing.

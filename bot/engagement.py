@@ -22,6 +22,7 @@ from bot.certificates import EXPIRY_WARNINGS, Certificates
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Conversations
+from bot.credentials import Credentials
 from bot.jobs import Handler, Job, Jobs
 from bot.notify import EmailNotifier, ManagerNotifier
 from bot.outbox import Outbox, mask
@@ -56,6 +57,7 @@ class Engagement:
         digest_every: timedelta = timedelta(days=7),
         overdue_after: timedelta = timedelta(days=7),
         course_channels: Mapping[str, str] | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -68,6 +70,7 @@ class Engagement:
         self.digest_every = digest_every
         self.overdue_after = overdue_after
         self.course_channels = dict(course_channels or {})
+        self.credentials = credentials  # each certificate is also an Open Badges credential
 
     # --- hooks called by Conversations -------------------------------------------------
 
@@ -179,6 +182,8 @@ class Engagement:
             )
             self.conversations.deliver(key)
             return
+        if self.credentials is not None:  # signed now, when the key vouches for it
+            self.credentials.ensure(cert, now)
         self.conversations.queue(key, [self._certificate_reply(cert, course)], done)
         if cert["expires"] is not None:
             self._schedule_expiry(learner, course, cert, now)
@@ -338,6 +343,9 @@ def build_engagement(
     jobs.ensure_indexes()
     certificates = Certificates(store.db, config.public_base_url)
     certificates.ensure_indexes()
+    credentials = Credentials(store.db, config.public_base_url, config.ob_issuer_name)
+    credentials.ensure_indexes()
+    credentials.ensure_key(clock())  # on first start; insert-if-absent, so workers agree
     notifiers: list[ManagerNotifier] = []
     if smtp_url := config.smtp_url.get_secret_value():  # validated at start
         notifiers.append(EmailNotifier(smtp_url))
@@ -354,6 +362,7 @@ def build_engagement(
         digest_every=timedelta(days=config.digest_days),
         overdue_after=timedelta(days=config.overdue_days),
         course_channels=dict(config.digest_channels),
+        credentials=credentials,
     )
     engagement.start(clock())
     conversations.engagement = engagement

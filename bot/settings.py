@@ -167,6 +167,9 @@ class EngagementSettings(BaseModel):
     )
     digest_days: Days = 7.0
     overdue_days: Days = 7.0
+    ob_issuer_name: str = Field(
+        "Trainbot", min_length=1, description="the issuer's name on Open Badges credentials"
+    )
     digest_channels: dict[str, str] = Field(
         default_factory=dict,
         description="course-id=recipient pairs separated by commas",

@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
-from bot import certificates, security
+from bot import certificates, credentials, security
 from bot.admin import signin
 from bot.channels.registry import enabled, senders_for
 from bot.config import Config, startup_config
@@ -133,9 +133,18 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         return security.send_media(folder / "media", name)
 
     if services.engagement is not None:
+        engagement = services.engagement
         app.register_blueprint(
-            certificates.blueprint(services.engagement.certificates, services.engagement.clock)
+            certificates.blueprint(
+                engagement.certificates, engagement.clock, engagement.credentials
+            )
         )
+        if engagement.credentials is not None:
+            app.register_blueprint(
+                credentials.blueprint(
+                    engagement.credentials, engagement.certificates, engagement.clock
+                )
+            )
     for channel in enabled(config):  # the simulator, WhatsApp's and Slack's webhooks
         channel.load().routes(app, services)
     from bot.admin import register as register_admin
