@@ -34,14 +34,17 @@ Route = tuple[Callable[[M], bool], Callable[[M], Outcome]]
 # --- predicates -------------------------------------------------------------------------
 
 
-def is_command(*names: Cmd) -> Callable[[Message], bool]:
-    """The message is one of these commands."""
+class is_command:  # lower case: it reads as a predicate in the tables
+    """The message is one of these commands (`names` says which, for the table test)."""
 
-    def matches(message: Message) -> bool:
-        return message.command is not None and message.command.name in names
+    def __init__(self, *names: Cmd) -> None:
+        self.names = frozenset(names)
 
-    matches.__name__ = f"is_command({', '.join(names)})"
-    return matches
+    def __call__(self, message: Message) -> bool:
+        return message.command is not None and message.command.name in self.names
+
+    def __repr__(self) -> str:
+        return f"is_command({', '.join(sorted(self.names))})"
 
 
 def any_command(message: Message) -> bool:
