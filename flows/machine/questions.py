@@ -14,6 +14,14 @@ from flows.state import REVIEW, QuizAttempt
 BUTTON = "quiz:"  # an option button's payload: quiz:<question id>:<position shown>
 
 
+def read_button(text: str) -> tuple[str, str] | None:
+    """(question id, position shown) of an option button's payload; None for anything else."""
+    if not text.startswith(BUTTON):
+        return None
+    question_id, _, position = text.removeprefix(BUTTON).rpartition(":")
+    return question_id, position
+
+
 def limit_text(course: Course, seconds: int) -> str:
     if seconds % 60 == 0:
         return say("time_minutes", course, minutes=seconds // 60)

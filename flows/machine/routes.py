@@ -19,7 +19,7 @@ from flows.commands import Cmd, Command, match_enrollment
 from flows.course import Catalog, Course
 from flows.events import Inbound, Outcome, Reply
 from flows.machine import account, enrollment, grading, navigation, quizzing, review
-from flows.machine.questions import BUTTON, ask
+from flows.machine.questions import BUTTON, ask, read_button
 from flows.machine.situation import Message, QuizMessage, Situation, quiz_message, situation_of
 from flows.machine.turn import Turn, active_course, current_number, lost_session, observe, settle
 from flows.messages import say
@@ -97,7 +97,8 @@ def question_changed(message: QuizMessage) -> bool:
 
 def stale_button(message: QuizMessage) -> bool:
     """An option button of another question than the current one."""
-    return message.text.startswith(BUTTON) and message.answer == message.text
+    button = read_button(message.text)
+    return button is not None and button[0] != message.question.id
 
 
 def is_answer(message: QuizMessage) -> bool:

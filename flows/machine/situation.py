@@ -15,7 +15,7 @@ from functools import cached_property
 from flows.commands import Command, parse
 from flows.course import Course, Question, Session
 from flows.events import Outcome
-from flows.machine.questions import BUTTON
+from flows.machine.questions import read_button
 from flows.machine.quizzing import in_quiz, reconcile
 from flows.machine.turn import Turn, active_course, settle
 from flows.quiz import Parsed, find_question, parse_answer
@@ -59,6 +59,7 @@ class Message:
 
     @staticmethod
     def of(turn: Turn, text: str) -> Message:
+        """The message with its command read (an empty one has none)."""
         return Message(turn, text, parse(text) if text.strip() else None)
 
 
@@ -112,8 +113,8 @@ def quiz_message(turn: Turn, text: str, read_buttons: bool) -> QuizMessage | Out
         return turn.done()
     answer = text
     asked = current.current
-    if read_buttons and asked is not None and text.startswith(BUTTON):
-        question_id, _, position = text.removeprefix(BUTTON).rpartition(":")
-        answer = position if question_id == asked.question_id else text
+    button = read_button(text) if read_buttons and asked is not None else None
+    if button is not None and asked is not None and button[0] == asked.question_id:
+        answer = button[1]
     command = parse(answer) if text.strip() else None
     return QuizMessage(turn, text, command, course, current, changed, answer)
