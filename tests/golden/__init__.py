@@ -1,0 +1,1 @@
+"""Golden recordings of the learner state machine (see `tests/golden/recorder.py`)."""
