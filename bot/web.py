@@ -131,7 +131,11 @@ def create_app(config: Config | None = None, services: Services | None = None) -
 
     if services.engagement is not None:
         app.register_blueprint(
-            certificates.blueprint(services.engagement.certificates, services.engagement.clock)
+            certificates.blueprint(
+                services.engagement.certificates,
+                services.engagement.clock,
+                lambda course_id: services.library.current().get(course_id),
+            )
         )
     if config.simulator:
         app.register_blueprint(web_channel.blueprint(services))

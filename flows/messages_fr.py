@@ -198,6 +198,23 @@ FR: dict[str, str] = {
         "⏳ {name}, votre certificat **{title}** pour **{course}** expire le {date}. "
         "Pour le renouveler, ouvrez le cours et répondez **restart** pour le refaire."
     ),
+    # Le certificat PDF et sa page publique de vérification (texte brut, sans Markdown).
+    "certificate_pdf_certifies": "Ce certificat atteste que",
+    "certificate_pdf_completed": "a suivi avec succès le cours {course}",
+    "certificate_pdf_issued": "Délivré le {date}",
+    "certificate_pdf_valid_until": "Valable jusqu'au {date}",
+    "certificate_pdf_code": "Code de vérification : {code}",
+    "certificate_pdf_verify_at": "Vérifier sur : {url}",
+    "verify_page_title": "Vérification de certificat",
+    "verify_heading_valid": "Certificat valide",
+    "verify_heading_expired": "Certificat expiré",
+    "verify_heading_revoked": "Certificat révoqué",
+    "verify_awarded_to": "Décerné à",
+    "verify_code_issued": "Code {code} · délivré le {date}",
+    "verify_valid_until": " · valable jusqu'au {date}",
+    "verify_valid": "Ce certificat est authentique et actuellement valide.",
+    "verify_expired": "Ce certificat était authentique mais a expiré.",
+    "verify_revoked": "Ce certificat a été révoqué et n'est plus valide.",
     "button_open_course": "📚 Ouvrir le cours",
     "button_previous": "⬅️ Précédent",
     "button_next": "Suivant ➡️",
@@ -280,7 +297,8 @@ FR: dict[str, str] = {
         " 📝 Les réponses rédigées ont été notées par une vérification des mots-clés du barème."
     ),
     "quiz_retry": (
-        "Répondez **retake** pour réessayer (il vous reste {left} tentatives) ou **review** "
+        "Répondez **retake** pour réessayer (il vous reste "
+        "{left:one=# tentative|other=# tentatives}) ou **review** "
         "pour relire d'abord la session {number}."
     ),
     "quiz_max_attempts": (
@@ -347,7 +365,8 @@ FR: dict[str, str] = {
         "🔁 Avant la session {number}, une petite révision d'une question que vous aviez manquée."
     ),
     "review_start": (
-        "🔁 **Révision** : {count} question(s) que vous aviez manquée(s) sont à revoir."
+        "🔁 **Révision** : {count:one=# question que vous aviez manquée est|other=# questions "
+        "que vous aviez manquées sont} à revoir."
     ),
     "review_none": "👍 Rien à réviser pour l'instant. Voici la session {number} à relire.",
     "review_quit": "🚪 Révision fermée ; ces questions reviendront un autre jour.",
