@@ -28,7 +28,8 @@ from flows.messages_fr import FR
 
 CATALOG: dict[str, str] = {
     "welcome": (
-        "👋 Welcome, {name}! You're enrolled in **{course}**: {total} short sessions. "
+        "👋 Welcome, {name}! You're enrolled in **{course}**: {total:one=# short session|other=# "
+        "short sessions}. "
         "Read one at a time, reply **next** when you're ready for the next one, and ask me "
         "anything about what you read."
     ),
@@ -47,7 +48,8 @@ CATALOG: dict[str, str] = {
     "marked_complete": "✅ Session {number} marked complete. Reply **next** for Session {next}.",
     "marked_complete_last": "✅ Session {number} marked complete.",
     "course_complete": (
-        "🎉 Congratulations, {name}! You have completed **{course}**: all {total} sessions. "
+        "🎉 Congratulations, {name}! You have completed **{course}**: {total:one=its one "
+        "session|other=all # sessions}. "
         "Reply **menu** to review any session or **courses** to see what else you can take."
     ),
     "course_already_complete": (
@@ -230,11 +232,13 @@ CATALOG: dict[str, str] = {
     "button_no": "No, keep it",
     # --- quizzes ---
     "quiz_start": (
-        "📝 **Quick check**: {count} questions on Session {number}{limit}. Answer each by its "
+        "📝 **Quick check**: {count:one=# question|other=# questions} on Session {number}{limit}. "
+        "Answer each by its "
         "number, letter or text; **skip** a question or **quit** the quiz any time."
     ),
     "quiz_start_final": (
-        "🎓 **Final exam**: {count} questions from the whole course{limit}. Pass it to complete "
+        "🎓 **Final exam**: {count:one=# question|other=# questions} from the whole course{limit}. "
+        "Pass it to complete "
         "**{course}**. Answer each by its number, letter or text; **skip** a question or **quit** "
         "any time."
     ),
@@ -296,7 +300,8 @@ CATALOG: dict[str, str] = {
         "Session {number} first."
     ),
     "quiz_max_attempts": (
-        "🔒 You've used all {max} attempts at the Session {number} quiz. Please contact your "
+        "🔒 You've used {max:one=your one attempt|other=all # attempts} at the Session {number} "
+        "quiz. Please contact your "
         "trainer or partner manager: they can unlock more attempts for you. Meanwhile you can "
         "re-read the session: reply **review**."
     ),
@@ -399,7 +404,10 @@ class _Number:
     def __format__(self, spec: str) -> str:
         shown = str(format_decimal(self.value, locale=self.locale))
         if "=" not in spec:
-            return format(self.value, spec) if spec else shown
+            try:  # an override's spec such as `{n:03d}`; a bad one must not end a conversation
+                return format(self.value, spec) if spec else shown
+            except ValueError:
+                return shown
         forms = dict(part.split("=", 1) for part in spec.split("|") if "=" in part)
         category = str(self.locale.plural_form(self.value))
         return forms.get(category, forms.get("other", "#")).replace("#", shown)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 FR: dict[str, str] = {
     "welcome": (
-        "👋 Bienvenue, {name} ! Vous êtes inscrit(e) à **{course}** : {total} courtes sessions. "
+        "👋 Bienvenue, {name} ! Vous êtes inscrit(e) à **{course}** : {total:one=# courte "
+        "session|other=# courtes sessions}. "
         "Lisez-en une à la fois, répondez **next** quand vous êtes prêt(e) pour la suivante, "
         "et posez-moi toutes vos questions sur ce que vous lisez."
     ),
@@ -28,7 +29,8 @@ FR: dict[str, str] = {
     "marked_complete": ("✅ Session {number} terminée. Répondez **next** pour la session {next}."),
     "marked_complete_last": "✅ Session {number} terminée.",
     "course_complete": (
-        "🎉 Félicitations, {name} ! Vous avez terminé **{course}** : les {total} sessions. "
+        "🎉 Félicitations, {name} ! Vous avez terminé **{course}** : {total:one=son unique "
+        "session|other=les # sessions}. "
         "Répondez **menu** pour revoir une session ou **courses** pour voir les autres cours."
     ),
     "course_already_complete": (
@@ -225,12 +227,14 @@ FR: dict[str, str] = {
     "button_no": "Non, garder",
     # --- quizzes ---
     "quiz_start": (
-        "📝 **Vérification rapide** : {count} questions sur la session {number}{limit}. "
+        "📝 **Vérification rapide** : {count:one=# question|other=# questions} sur la session "
+        "{number}{limit}. "
         "Répondez à chacune par son numéro, sa lettre ou son texte ; **skip** pour passer une "
         "question, **quit** pour quitter le quiz à tout moment."
     ),
     "quiz_start_final": (
-        "🎓 **Examen final** : {count} questions sur l'ensemble du cours{limit}. Réussissez-le "
+        "🎓 **Examen final** : {count:one=# question|other=# questions} sur l'ensemble du "
+        "cours{limit}. Réussissez-le "
         "pour terminer **{course}**. Répondez à chacune par son numéro, sa lettre ou son "
         "texte ; **skip** pour passer une question, **quit** pour arrêter à tout moment."
     ),
@@ -291,7 +295,8 @@ FR: dict[str, str] = {
         "{pass_mark} % : ce n'est pas pour cette fois.{late}{keywords}"
     ),
     "quiz_result_late": (
-        " ⏱️ {count} de vos réponses sont arrivées après la limite de temps de {limit}."
+        " ⏱️ {count:one=# de vos réponses est arrivée|other=# de vos réponses sont arrivées} "
+        "après la limite de temps de {limit}."
     ),
     "quiz_result_keywords": (
         " 📝 Les réponses rédigées ont été notées par une vérification des mots-clés du barème."
@@ -302,7 +307,8 @@ FR: dict[str, str] = {
         "pour relire d'abord la session {number}."
     ),
     "quiz_max_attempts": (
-        "🔒 Vous avez utilisé vos {max} tentatives au quiz de la session {number}. Veuillez "
+        "🔒 Vous avez utilisé {max:one=votre unique tentative|other=vos # tentatives} au quiz de "
+        "la session {number}. Veuillez "
         "contacter votre formateur ou votre responsable partenaire : il peut vous débloquer "
         "d'autres tentatives. En attendant, vous pouvez relire la session : répondez **review**."
     ),

@@ -732,7 +732,7 @@ def test_restart_keeps_attempt_history():
     chat.send("restart").send("yes")
     assert chat.progress.quizzes and chat.progress.quiz_blocked == ("s1",)
     chat.send("next")
-    assert "used all 1 attempts" in chat.text
+    assert "used your one attempt at" in chat.text
 
 
 def test_a_review_whose_question_was_removed_goes_on_to_the_session():
