@@ -7,6 +7,8 @@ The PDF (fpdf2, QR code from segno's matrix) and the public verification page ar
 by the blueprint below; the page says valid / expired / revoked, the course, and the
 holder's name as the PDF prints it (whoever checks a certificate must see whose it is; the
 code is unguessable and only its holder hands it out), never a phone number or learner key.
+Both speak the course's language (wording from the message catalog, dates through Babel)
+and print names with the font shipped in `bot/fonts/`, whatever fonts the machine has.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 from bot.security import CSP
 from flows.awards import award_of
 from flows.course import Course
+from flows.messages import locale_of, say
 
 if TYPE_CHECKING:
     from bot.credentials import Credentials
@@ -39,10 +41,8 @@ log = logging.getLogger(__name__)
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read aloud and typed safely
 CODE = re.compile(r"^[A-Z0-9]{4}(?:-[A-Z0-9]{4}){3}$")
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-)
+FONT = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"  # licence beside it
+FONT_FAMILY = "DejaVuSans"
 EXPIRY_WARNINGS = (30, 7)  # days before expiry the learner is reminded
 
 
@@ -153,67 +153,53 @@ class Certificates:
         )
         return result.matched_count == 1
 
-    def pdf(self, cert: Mapping[str, Any]) -> bytes:
-        """The certificate as a one-page A4 landscape PDF."""
-        return render_pdf(cert, self.verify_url(cert))
+    def pdf(self, cert: Mapping[str, Any], course: Course | None = None) -> bytes:
+        """The certificate as a one-page A4 landscape PDF in the course's language."""
+        return render_pdf(cert, self.verify_url(cert), course)
 
 
-def _font(pdf: FPDF) -> tuple[str, bool]:
-    """A Unicode TrueType font when the system has one, else Helvetica (Latin-1 only)."""
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            pdf.add_font("Body", "", str(path))
-            return "Body", True
-    return "Helvetica", False
+def _font(pdf: FPDF) -> str:
+    """The shipped Unicode font (DejaVu Sans: Latin, Greek, Cyrillic, Armenian, Georgian,
+    Hebrew and Arabic letters; no CJK, Indic or Thai, whose letters print as blanks), the
+    same on every machine: a system without fonts once printed "Lukasz" for "Łukasz" and
+    dropped Greek or Cyrillic names."""
+    pdf.add_font(FONT_FAMILY, "", str(FONT))
+    # HarfBuzz (uharfbuzz) joins Arabic letters and lays right-to-left names out as their
+    # readers write them; without it Arabic would print as isolated letters.
+    pdf.set_text_shaping(True)
+    return FONT_FAMILY
 
 
-_UNFOLDABLE = str.maketrans(
-    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe"}
-)
-"""Letters with no decomposition into a Latin-1 base letter."""
-
-
-def _latin1(text: str) -> str:
-    """Text for the core PDF fonts (Latin-1): other letters lose their accents ("Łukasz" →
-    "Lukasz") rather than crash the PDF; what cannot be folded is dropped."""
-    out = []
-    for ch in text.translate(_UNFOLDABLE):
-        if ord(ch) < 256:
-            out.append(ch)
-        else:
-            folded = unicodedata.normalize("NFKD", ch)
-            out.append("".join(c for c in folded if ord(c) < 256 and not unicodedata.combining(c)))
-    return "".join(out)
-
-
-def render_pdf(cert: Mapping[str, Any], verify_url: str) -> bytes:
-    """Draw the certificate: title, name, course, dates, code, URL and a QR code."""
+def render_pdf(cert: Mapping[str, Any], verify_url: str, course: Course | None = None) -> bytes:
+    """Draw the certificate: title, name, course, dates, code, URL and a QR code, worded
+    and dated in the course's language (English when the course is gone)."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    family, unicode_ok = _font(pdf)
-    clean = (lambda s: s) if unicode_ok else _latin1
+    family = _font(pdf)
+    locale = locale_of(course)
+    pdf.set_lang(str(locale))
     pdf.set_draw_color(40, 70, 120)
     pdf.set_line_width(1.5)
     pdf.rect(10, 10, 277, 190)
 
     def line(text: str, size: int, height: float) -> None:
         pdf.set_font(family, size=size)
-        pdf.cell(0, height, clean(text), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_y(32)
     line(cert["title"], 30, 16)
-    line("This certifies that", 14, 12)
+    line(say("certificate_pdf_certifies", course), 14, 12)
     line(cert["name"], 28, 16)
-    line(f"has completed the course {cert['course_title']}", 16, 12)
-    issued = _aware(cert["issued"]).strftime("%d %B %Y")
-    line(f"Issued {issued}", 13, 9)
+    line(say("certificate_pdf_completed", course, course=cert["course_title"]), 16, 12)
+    line(say("certificate_pdf_issued", course, date=_aware(cert["issued"])), 13, 9)
     if cert.get("expires"):
-        line(f"Valid until {_aware(cert['expires']).strftime('%d %B %Y')}", 13, 9)
+        line(say("certificate_pdf_valid_until", course, date=_aware(cert["expires"])), 13, 9)
     pdf.set_y(150)
     pdf.set_x(20)
     pdf.set_font(family, size=11)
-    pdf.multi_cell(200, 7, clean(f"Verification code: {cert['code']}\nVerify at: {verify_url}"))
+    code = say("certificate_pdf_code", course, code=cert["code"])
+    pdf.multi_cell(200, 7, f"{code}\n{say('certificate_pdf_verify_at', course, url=verify_url)}")
     _qr(pdf, verify_url, x=232, y=140, size=45)
     return bytes(pdf.output())
 
@@ -230,17 +216,14 @@ def _qr(pdf: FPDF, data: str, x: float, y: float, size: float) -> None:
 
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Certificate verification</title>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ words.title }}</title>
 <meta name="robots" content="noindex"></head>
 <body style="font-family: sans-serif; max-width: 36rem; margin: 3rem auto">
-<h1>Certificate {{ status }}</h1>
-<p>Awarded to <strong>{{ cert.name }}</strong></p>
+<h1>{{ words.heading }}</h1>
+<p>{{ words.awarded }} <strong>{{ cert.name }}</strong></p>
 <p><strong>{{ cert.title }}</strong>: {{ cert.course_title }}</p>
-<p>Code {{ cert.code }} · issued {{ issued }}
-{% if expires %} · valid until {{ expires }}{% endif %}</p>
-{% if status == "valid" %}<p>This certificate is genuine and currently valid.</p>
-{% elif status == "expired" %}<p>This certificate was genuine but has expired.</p>
-{% else %}<p>This certificate has been revoked and is no longer valid.</p>{% endif %}
+<p>{{ words.dates }}</p>
+<p>{{ words.verdict }}</p>
 {% if credential and credential.state != "none" %}<p id="credential">Open Badges 3.0 credential:
 {% if credential.verified %}<strong>signature verified</strong>{% if status != "revoked" %} ·
 <a href="{{ cert.code }}.json" download>credential JSON</a> ·
@@ -250,12 +233,30 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
+def verify_words(cert: Mapping[str, Any], state: str, course: Course | None) -> dict[str, str]:
+    """The verification page's wording from the message catalog, in the course language."""
+    expires = cert.get("expires")
+    until = say("verify_valid_until", course, date=_aware(expires)) if expires else ""
+    return {
+        "title": say("verify_page_title", course),
+        "heading": say(f"verify_heading_{state}", course),
+        "awarded": say("verify_awarded_to", course),
+        "dates": say("verify_code_issued", course, code=cert["code"], date=_aware(cert["issued"]))
+        + until,
+        "verdict": say(f"verify_{state}", course),
+    }
+
+
 def blueprint(
-    certificates: Certificates, clock: Any, credentials: Credentials | None = None
+    certificates: Certificates,
+    clock: Any,
+    course_of: Callable[[str], Course | None] = lambda course_id: None,
+    credentials: Credentials | None = None,
 ) -> Blueprint:
-    """`GET /certificates/<code>.pdf` and the public page `GET /certificates/<code>`; any
-    unknown or malformed code is a plain 404 that reveals nothing. With `credentials` the
-    page also checks the certificate's signed Open Badges credential (`bot.credentials`)."""
+    """`GET /certificates/<code>.pdf` and the public page `GET /certificates/<code>`, in
+    the language of the course (`course_of` its id); any unknown or malformed code is a
+    plain 404 that reveals nothing. With `credentials` the page also checks the
+    certificate's signed Open Badges credential (`bot.credentials`)."""
     bp = Blueprint("certificates", __name__)
 
     def found(code: str) -> dict[str, Any]:
@@ -271,7 +272,7 @@ def blueprint(
         if cert.get("revoked"):
             abort(410)
         return Response(
-            certificates.pdf(cert),
+            certificates.pdf(cert, course_of(cert["course"])),
             mimetype="application/pdf",
             headers={"Content-Disposition": f'inline; filename="certificate-{cert["code"]}.pdf"'},
         )
@@ -279,13 +280,16 @@ def blueprint(
     @bp.get("/certificates/<code>")
     def verify(code: str):
         cert = found(code)
-        expires = cert.get("expires")
+        course = course_of(cert["course"])
+        state = status(cert, clock())
+        words = verify_words(cert, state, course)
+        lang = locale_of(course).language
         page = render_template_string(
             PAGE,
             cert=cert,
-            status=status(cert, clock()),
-            issued=_aware(cert["issued"]).strftime("%d %B %Y"),
-            expires=_aware(expires).strftime("%d %B %Y") if expires else "",
+            words=words,
+            lang=lang,
+            status=state,
             credential=credentials.check(cert, clock()) if credentials else None,
         )
         # A revocation must show at once; verification pages are not for search engines.

@@ -193,7 +193,7 @@ class Engagement:
 
     def _certificate_reply(self, cert: dict[str, Any], course: Course) -> Reply:
         expires = cert.get("expires")
-        expiry = say("certificate_expiry", course, date=f"{expires:%d %B %Y}") if expires else ""
+        expiry = say("certificate_expiry", course, date=expires) if expires else ""
         text = say(
             "certificate_issued",
             course,
@@ -242,7 +242,7 @@ class Engagement:
                 name=learner.name or "Hi there",
                 title=cert["title"],
                 course=cert["course_title"],
-                date=f"{cert['expires']:%d %B %Y}",
+                date=cert["expires"],
             )
             buttons = (Button(say("button_open_course", course), f"enroll:{cert['course']}"),)
             reply = Reply(text, buttons, course_id=cert["course"], proactive=True)

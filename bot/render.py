@@ -21,6 +21,10 @@ from markdown_it.token import Token
 VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".3gp")
 VIDEO_MARK = "▶️"
+# What a browser shows in an <img>; a file with another extension (a PDF) written as an
+# image is an attachment link on the web, not a broken image.
+BROWSER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".bmp")
+ATTACHMENT_MARK = "📄"
 
 
 def is_video(src: str) -> bool:
@@ -38,6 +42,12 @@ def _href(href: str, media_base: str) -> str:
     if not media_base or parts.scheme or parts.netloc or href.startswith(("#", "/")):
         return href
     return f"{media_base.rstrip('/')}/{href}"
+
+
+def is_attachment(src: str) -> bool:
+    """A file named with an extension that no browser shows as an image (`media/x.pdf`)."""
+    name = urlsplit(src).path.lower().rsplit("/", 1)[-1]
+    return "." in name and not name.endswith(BROWSER_IMAGES)
 
 
 def _video_label(alt: str) -> str:
@@ -186,6 +196,12 @@ def to_html(markdown: str, media_url: str = "") -> str:
             src = str(child.attrs.get("src", ""))
             if child.type == "image" and is_video(src):
                 children += _html_link(_href(src, media_url), _video_label(child.content))
+                continue
+            if child.type == "image" and is_attachment(src):
+                name = child.content.strip() or src.rsplit("/", 1)[-1]
+                link = _html_link(_href(src, media_url), f"{ATTACHMENT_MARK} {name}")
+                link[0].attrs["class"] = "attachment"
+                children += link
                 continue
             if (
                 child.type == "image"

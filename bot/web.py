@@ -136,7 +136,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         engagement = services.engagement
         app.register_blueprint(
             certificates.blueprint(
-                engagement.certificates, engagement.clock, engagement.credentials
+                engagement.certificates,
+                engagement.clock,
+                lambda course_id: services.library.current().get(course_id),
+                engagement.credentials,
             )
         )
         if engagement.credentials is not None:

@@ -3,19 +3,33 @@
 Templates are Markdown (`**bold**`, `_italic_`) with `{placeholders}`; `course.yaml` may
 give a `messages:` map that replaces any of them for that course (the validator checks keys
 and placeholders).
+
+Numbers and dates given to `say` are written the course language's way through Babel (a
+pure library: locale data and arithmetic, no clock): "1,234" / "1 234", "29 December
+2026" / "29 décembre 2026". A count that a noun follows picks its plural form in the
+template, `{left:one=# attempt left|other=# attempts left}` (`#` is the number; the forms
+are the language's CLDR plural categories: one, two, few, many, other), so that no learner
+reads "1 attempts left".
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from flows.course import Course
 from flows.messages_fr import FR
 
 CATALOG: dict[str, str] = {
     "welcome": (
-        "👋 Welcome, {name}! You're enrolled in **{course}**: {total} short sessions. "
+        "👋 Welcome, {name}! You're enrolled in **{course}**: {total:one=# short session|other=# "
+        "short sessions}. "
         "Read one at a time, reply **next** when you're ready for the next one, and ask me "
         "anything about what you read."
     ),
@@ -34,7 +48,8 @@ CATALOG: dict[str, str] = {
     "marked_complete": "✅ Session {number} marked complete. Reply **next** for Session {next}.",
     "marked_complete_last": "✅ Session {number} marked complete.",
     "course_complete": (
-        "🎉 Congratulations, {name}! You have completed **{course}**: all {total} sessions. "
+        "🎉 Congratulations, {name}! You have completed **{course}**: {total:one=its one "
+        "session|other=all # sessions}. "
         "Reply **menu** to review any session or **courses** to see what else you can take."
     ),
     "course_already_complete": (
@@ -190,6 +205,23 @@ CATALOG: dict[str, str] = {
         "⏳ {name}, your **{title}** certificate for **{course}** expires on {date}. "
         "To renew it, open the course and reply **restart** to take it again."
     ),
+    # The certificate PDF and its public verification page (plain text: no Markdown).
+    "certificate_pdf_certifies": "This certifies that",
+    "certificate_pdf_completed": "has completed the course {course}",
+    "certificate_pdf_issued": "Issued {date}",
+    "certificate_pdf_valid_until": "Valid until {date}",
+    "certificate_pdf_code": "Verification code: {code}",
+    "certificate_pdf_verify_at": "Verify at: {url}",
+    "verify_page_title": "Certificate verification",
+    "verify_heading_valid": "Certificate valid",
+    "verify_heading_expired": "Certificate expired",
+    "verify_heading_revoked": "Certificate revoked",
+    "verify_awarded_to": "Awarded to",
+    "verify_code_issued": "Code {code} · issued {date}",
+    "verify_valid_until": " · valid until {date}",
+    "verify_valid": "This certificate is genuine and currently valid.",
+    "verify_expired": "This certificate was genuine but has expired.",
+    "verify_revoked": "This certificate has been revoked and is no longer valid.",
     "button_open_course": "📚 Open course",
     "button_previous": "⬅️ Previous",
     "button_next": "Next ➡️",
@@ -200,11 +232,13 @@ CATALOG: dict[str, str] = {
     "button_no": "No, keep it",
     # --- quizzes ---
     "quiz_start": (
-        "📝 **Quick check**: {count} questions on Session {number}{limit}. Answer each by its "
+        "📝 **Quick check**: {count:one=# question|other=# questions} on Session {number}{limit}. "
+        "Answer each by its "
         "number, letter or text; **skip** a question or **quit** the quiz any time."
     ),
     "quiz_start_final": (
-        "🎓 **Final exam**: {count} questions from the whole course{limit}. Pass it to complete "
+        "🎓 **Final exam**: {count:one=# question|other=# questions} from the whole course{limit}. "
+        "Pass it to complete "
         "**{course}**. Answer each by its number, letter or text; **skip** a question or **quit** "
         "any time."
     ),
@@ -261,11 +295,13 @@ CATALOG: dict[str, str] = {
     "quiz_result_late": " ⏱️ {count} of your answers came after the {limit} time limit.",
     "quiz_result_keywords": " 📝 Written answers were marked by a keyword check of the guide.",
     "quiz_retry": (
-        "Reply **retake** to try again ({left} attempts left) or **review** to re-read "
+        "Reply **retake** to try again ({left:one=# attempt|other=# attempts} left) or "
+        "**review** to re-read "
         "Session {number} first."
     ),
     "quiz_max_attempts": (
-        "🔒 You've used all {max} attempts at the Session {number} quiz. Please contact your "
+        "🔒 You've used {max:one=your one attempt|other=all # attempts} at the Session {number} "
+        "quiz. Please contact your "
         "trainer or partner manager: they can unlock more attempts for you. Meanwhile you can "
         "re-read the session: reply **review**."
     ),
@@ -313,7 +349,10 @@ CATALOG: dict[str, str] = {
         "🎓 Congratulations, {name}! You passed the final exam and completed **{course}**."
     ),
     "review_intro": "🔁 Before Session {number}, a quick review of a question you missed earlier.",
-    "review_start": "🔁 **Review**: {count} question(s) you missed before are due.",
+    "review_start": (
+        "🔁 **Review**: {count:one=# question|other=# questions} you missed before "
+        "{count:one=is|other=are} due."
+    ),
     "review_none": "👍 Nothing is due for review right now. Here is Session {number} to re-read.",
     "review_quit": "🚪 Review closed; those questions will come back another day.",
     "review_done": (
@@ -355,16 +394,74 @@ class _Blank(dict[str, object]):
 LEARNER_TEXT = frozenset({"name", "given"})
 
 
+class _Number:
+    """A number in a template: written in the course's locale, and with a spec of plural
+    forms (`{n:one=# item|other=# items}`) the form the locale's rules pick for it."""
+
+    def __init__(self, value: float, locale: Locale) -> None:
+        self.value, self.locale = value, locale
+
+    def __format__(self, spec: str) -> str:
+        shown = str(format_decimal(self.value, locale=self.locale))
+        if "=" not in spec:
+            try:  # an override's spec such as `{n:03d}`; a bad one must not end a conversation
+                return format(self.value, spec) if spec else shown
+            except ValueError:
+                return shown
+        forms = dict(part.split("=", 1) for part in spec.split("|") if "=" in part)
+        category = str(self.locale.plural_form(self.value))
+        return forms.get(category, forms.get("other", "#")).replace("#", shown)
+
+
+def _localized(value: object, locale: Locale) -> object:
+    """A number or date as the locale writes it; anything else unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return _Number(value, locale)
+    if isinstance(value, date):
+        return format_day(value, locale)
+    return value
+
+
 def say(key: str, course: Course | None = None, /, **values: object) -> str:
     """The catalog text for `key`, the course's override first, filled with `values`
-    (learner-typed ones escaped, see `LEARNER_TEXT`)."""
+    (learner-typed ones escaped, see `LEARNER_TEXT`; numbers and dates localized)."""
     overrides: Mapping[str, str] = course.messages if course else {}
     template = overrides.get(key) or catalog_for(course).get(key) or CATALOG[key]
+    locale = locale_of(course)
     safe = {
-        k: md_escape(v) if k in LEARNER_TEXT and isinstance(v, str) else v
+        k: md_escape(v) if k in LEARNER_TEXT and isinstance(v, str) else _localized(v, locale)
         for k, v in values.items()
     }
     return template.format_map(_Blank(safe))
+
+
+def format_day(value: date, locale: Locale) -> str:
+    """A calendar day in the locale's long form ("29 décembre 2026", "December 29, 2026")."""
+    return str(format_date(value, format="long", locale=locale))
+
+
+# English with no region writes the day first ("5 January 2027"), as the bot always did
+# and as its learners in Lagos and London read it; `language: en-US` gives "January 5, 2027".
+ENGLISH = "en-GB"
+
+
+def locale_of(course: Course | None) -> Locale:
+    """The Babel locale of the course's `language:` (region kept: `fr-CA`); English when
+    the bot has no catalog in that language, so that numbers and dates match the words."""
+    language = str(course.settings.get("language") or "en") if course else "en"
+    if language.split("-")[0].lower() not in LANGUAGES or language.lower() == "en":
+        language = ENGLISH
+    return _locale(language)
+
+
+@lru_cache(maxsize=64)
+def _locale(tag: str) -> Locale:
+    try:
+        return Locale.parse(tag, sep="-" if "-" in tag else "_")
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(tag.split("-")[0].split("_")[0])
 
 
 LANGUAGES: dict[str, Mapping[str, str]] = {"en": CATALOG, "fr": FR}  # shipped catalogs

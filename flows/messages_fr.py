@@ -8,7 +8,8 @@ from __future__ import annotations
 
 FR: dict[str, str] = {
     "welcome": (
-        "👋 Bienvenue, {name} ! Vous êtes inscrit(e) à **{course}** : {total} courtes sessions. "
+        "👋 Bienvenue, {name} ! Vous êtes inscrit(e) à **{course}** : {total:one=# courte "
+        "session|other=# courtes sessions}. "
         "Lisez-en une à la fois, répondez **next** quand vous êtes prêt(e) pour la suivante, "
         "et posez-moi toutes vos questions sur ce que vous lisez."
     ),
@@ -28,7 +29,8 @@ FR: dict[str, str] = {
     "marked_complete": ("✅ Session {number} terminée. Répondez **next** pour la session {next}."),
     "marked_complete_last": "✅ Session {number} terminée.",
     "course_complete": (
-        "🎉 Félicitations, {name} ! Vous avez terminé **{course}** : les {total} sessions. "
+        "🎉 Félicitations, {name} ! Vous avez terminé **{course}** : {total:one=son unique "
+        "session|other=les # sessions}. "
         "Répondez **menu** pour revoir une session ou **courses** pour voir les autres cours."
     ),
     "course_already_complete": (
@@ -198,6 +200,23 @@ FR: dict[str, str] = {
         "⏳ {name}, votre certificat **{title}** pour **{course}** expire le {date}. "
         "Pour le renouveler, ouvrez le cours et répondez **restart** pour le refaire."
     ),
+    # Le certificat PDF et sa page publique de vérification (texte brut, sans Markdown).
+    "certificate_pdf_certifies": "Ce certificat atteste que",
+    "certificate_pdf_completed": "a suivi avec succès le cours {course}",
+    "certificate_pdf_issued": "Délivré le {date}",
+    "certificate_pdf_valid_until": "Valable jusqu'au {date}",
+    "certificate_pdf_code": "Code de vérification : {code}",
+    "certificate_pdf_verify_at": "Vérifier sur : {url}",
+    "verify_page_title": "Vérification de certificat",
+    "verify_heading_valid": "Certificat valide",
+    "verify_heading_expired": "Certificat expiré",
+    "verify_heading_revoked": "Certificat révoqué",
+    "verify_awarded_to": "Décerné à",
+    "verify_code_issued": "Code {code} · délivré le {date}",
+    "verify_valid_until": " · valable jusqu'au {date}",
+    "verify_valid": "Ce certificat est authentique et actuellement valide.",
+    "verify_expired": "Ce certificat était authentique mais a expiré.",
+    "verify_revoked": "Ce certificat a été révoqué et n'est plus valide.",
     "button_open_course": "📚 Ouvrir le cours",
     "button_previous": "⬅️ Précédent",
     "button_next": "Suivant ➡️",
@@ -208,12 +227,14 @@ FR: dict[str, str] = {
     "button_no": "Non, garder",
     # --- quizzes ---
     "quiz_start": (
-        "📝 **Vérification rapide** : {count} questions sur la session {number}{limit}. "
+        "📝 **Vérification rapide** : {count:one=# question|other=# questions} sur la session "
+        "{number}{limit}. "
         "Répondez à chacune par son numéro, sa lettre ou son texte ; **skip** pour passer une "
         "question, **quit** pour quitter le quiz à tout moment."
     ),
     "quiz_start_final": (
-        "🎓 **Examen final** : {count} questions sur l'ensemble du cours{limit}. Réussissez-le "
+        "🎓 **Examen final** : {count:one=# question|other=# questions} sur l'ensemble du "
+        "cours{limit}. Réussissez-le "
         "pour terminer **{course}**. Répondez à chacune par son numéro, sa lettre ou son "
         "texte ; **skip** pour passer une question, **quit** pour arrêter à tout moment."
     ),
@@ -274,17 +295,20 @@ FR: dict[str, str] = {
         "{pass_mark} % : ce n'est pas pour cette fois.{late}{keywords}"
     ),
     "quiz_result_late": (
-        " ⏱️ {count} de vos réponses sont arrivées après la limite de temps de {limit}."
+        " ⏱️ {count:one=# de vos réponses est arrivée|other=# de vos réponses sont arrivées} "
+        "après la limite de temps de {limit}."
     ),
     "quiz_result_keywords": (
         " 📝 Les réponses rédigées ont été notées par une vérification des mots-clés du barème."
     ),
     "quiz_retry": (
-        "Répondez **retake** pour réessayer (il vous reste {left} tentatives) ou **review** "
+        "Répondez **retake** pour réessayer (il vous reste "
+        "{left:one=# tentative|other=# tentatives}) ou **review** "
         "pour relire d'abord la session {number}."
     ),
     "quiz_max_attempts": (
-        "🔒 Vous avez utilisé vos {max} tentatives au quiz de la session {number}. Veuillez "
+        "🔒 Vous avez utilisé {max:one=votre unique tentative|other=vos # tentatives} au quiz de "
+        "la session {number}. Veuillez "
         "contacter votre formateur ou votre responsable partenaire : il peut vous débloquer "
         "d'autres tentatives. En attendant, vous pouvez relire la session : répondez **review**."
     ),
@@ -347,7 +371,8 @@ FR: dict[str, str] = {
         "🔁 Avant la session {number}, une petite révision d'une question que vous aviez manquée."
     ),
     "review_start": (
-        "🔁 **Révision** : {count} question(s) que vous aviez manquée(s) sont à revoir."
+        "🔁 **Révision** : {count:one=# question que vous aviez manquée est|other=# questions "
+        "que vous aviez manquées sont} à revoir."
     ),
     "review_none": "👍 Rien à réviser pour l'instant. Voici la session {number} à relire.",
     "review_quit": "🚪 Révision fermée ; ces questions reviendront un autre jour.",

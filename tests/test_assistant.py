@@ -320,7 +320,7 @@ def test_very_long_question_is_truncated_with_a_note(fake: FakeOpenAI):
     question = "what discount does a gold partner get? " + "please explain " * 330
     assert len(question) > 4000
     reply = bot.say(question[:5000])
-    assert "only read its first 1000 characters" in reply.text
+    assert "only read its first 1,000 characters" in reply.text
     assert len(fake.requests[0].messages[-1]["content"]) <= 1000
     assert tokens.count_messages(fake.requests[0].messages) <= Settings.prompt_tokens
 
@@ -641,7 +641,7 @@ def test_the_daily_budget_resets_the_next_day_and_old_days_are_dropped(fake: Fak
 def test_the_assistant_itself_truncates_a_5000_character_question():
     course = make_course()
     reply = Assistant().answer(course, Ask("word2 " * 1000, course.id, "s1"))
-    assert reply.text.startswith("✂️ Your message was long, so I only read its first 1000")
+    assert reply.text.startswith("✂️ Your message was long, so I only read its first 1,000")
     assert "Topic 2" in reply.text
 
 

@@ -351,8 +351,8 @@ def test_completion_issues_a_certificate_with_a_verifiable_pdf(bot, clock):
         "Certified Solaro Partner",
         "Zoë Ádám",
         "Partner Onboarding",
-        "Issued 05 January 2026",
-        "Valid until 05 January 2027",
+        "Issued 5 January 2026",
+        "Valid until 5 January 2027",
         cert["code"],
         f"https://train.example.com/certificates/{cert['code']}",
     ):
@@ -436,7 +436,7 @@ def test_expiry_warnings_30_and_7_days_before(bot, clock):
     finish_course(services)
     run_for(services, clock, 24 * 336)  # 335 days after issue is 30 days before expiry
     warnings = [(at, text) for at, text in recorder.reminders() if "expires on" in text]
-    assert len(warnings) == 1 and "05 January 2027" in warnings[0][1]
+    assert len(warnings) == 1 and "5 January 2027" in warnings[0][1]
     run_for(services, clock, 24 * 24)
     warnings = [(at, text) for at, text in recorder.reminders() if "expires on" in text]
     assert [at.date().isoformat() for at, _ in warnings] == ["2026-12-06", "2026-12-29"]
@@ -559,20 +559,3 @@ def test_course_digest_channel_from_config(clock):
         digests = [m for m in inbox if m["Subject"] == "Training digest"]
         assert [m["To"] for m in digests] == ["ops@example.com"]
         assert "Ada: Partner Onboarding, no activity for 7 days" in digests[0].get_payload()
-
-
-def test_pdf_without_a_unicode_font_folds_names_instead_of_crashing(monkeypatch):
-    from bot import certificates
-
-    monkeypatch.setattr(certificates, "FONT_CANDIDATES", ())
-    cert = {
-        "code": "ABCD-EFGH-JKMN-PQRS",
-        "title": "Certified",
-        "name": "Zoë Łukasz 🎓",
-        "course_title": "Partner Onboarding",
-        "issued": MONDAY,
-        "expires": None,
-    }
-    pdf = certificates.render_pdf(cert, "https://x.example/certificates/ABCD-EFGH-JKMN-PQRS")
-    text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
-    assert "Zoë Lukasz" in text and "Valid until" not in text and "ABCD-EFGH-JKMN-PQRS" in text

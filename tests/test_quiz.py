@@ -335,7 +335,7 @@ def test_percent_and_passed():
 def test_retake_up_to_max_attempts_then_contact_and_admin_flag():
     course = course_of((KITS,), (), policy=QuizPolicy(max_attempts=2))
     chat = Chat(course).start().answer_wrong()
-    assert "1 attempts left" in chat.text and chat.progress.quiz_blocked == ()
+    assert "(1 attempt left)" in chat.text and chat.progress.quiz_blocked == ()
     chat.send("retake")
     assert "Quick check" in chat.text and chat.attempt.number == 2
     chat.answer_wrong()
@@ -680,7 +680,7 @@ def test_missed_questions_come_back_before_a_later_session_until_right_twice():
     chat.send("review")
     assert "Nothing is due for review" in chat.text
     chat.send("review", after=DAY)
-    assert "1 question(s) you missed before are due" in chat.text
+    assert "1 question you missed before is due" in chat.text
     chat.send("3")
     assert "Review done: 1 of 1 right" in chat.text and chat.progress.reviews == ()
 
@@ -732,7 +732,7 @@ def test_restart_keeps_attempt_history():
     chat.send("restart").send("yes")
     assert chat.progress.quizzes and chat.progress.quiz_blocked == ("s1",)
     chat.send("next")
-    assert "used all 1 attempts" in chat.text
+    assert "used your one attempt at" in chat.text
 
 
 def test_a_review_whose_question_was_removed_goes_on_to_the_session():

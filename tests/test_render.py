@@ -74,6 +74,20 @@ def test_html_keeps_chat_line_breaks():
     assert to_html("a\nb") == "<p>a<br />\nb</p>\n"
 
 
+def test_a_pdf_written_as_an_image_is_an_attachment_link_on_the_web():
+    """Failed before (issue 17): `![Price list](media/prices.pdf)` was an <img>, a broken
+    image in the simulator and the admin preview."""
+    html = to_html("![Price list](media/prices.pdf) ![](https://x.example/a/b.docx)", "/media/c")
+    assert "<img" not in html
+    assert (
+        '<a href="/media/c/media/prices.pdf" target="_blank" rel="noopener" '
+        'class="attachment">📄 Price list</a>'
+    ) in html
+    assert ">📄 b.docx</a>" in html
+    for image in ("media/a.webp", "media/a.SVG", "https://x.example/chart?id=3"):
+        assert "<img" in to_html(f"![a]({image})", "/media/c")
+
+
 def test_videos_are_links_on_every_channel():
     """Failed before: a video written as an image (`![Demo](https://youtu.be/…)`,
     `![clip](media/demo.mp4)`) was dropped from the text and sent as an image (a broken
