@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tomllib
-from dataclasses import replace
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -94,7 +93,7 @@ def french(tmp_path):
     config = Config.from_env({"PUBLIC_BASE_URL": "https://train.example.com"}, None)
     recorder = Recorder(clock)
     services = build_services(
-        replace(config, content_dir=content),
+        config.replace(content_dir=content),
         {"console": recorder},
         store=Store.connect(None),
         clock=clock,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 
 import pytest
 
@@ -155,7 +154,7 @@ def pdf_server(config, tmp_path):
         welcome.read_text()
         + "\n\n![Price list](media/prices.pdf)\n\nMore at https://solaro.example/partners.\n"
     )
-    with served(create_app(replace(config, content_dir=content))) as url:
+    with served(create_app(config.replace(content_dir=content))) as url:
         yield url
 
 
