@@ -39,8 +39,8 @@ from bench.memory import SCRIPT
 from bench.table import Figure, render
 from bot.channels.web import WebSender
 from bot.config import Config
-from bot.durable import Embedded
 from bot.services import build_services
+from bot.store.durable import Embedded
 from flows.events import Inbound
 
 CLIENTS, REQUESTS, ROUNDS = 10, 500, 2

@@ -22,7 +22,7 @@ def _logging(verbose: bool = False) -> None:
 def _owned(open_store):
     """Run `open_store()`; if the running bot owns the embedded store's data directory, say
     where the same work is done while it runs (the admin and its API) instead."""
-    from bot.durable import DataDirLocked
+    from bot.store import DataDirLocked
 
     try:
         return open_store()
@@ -209,7 +209,7 @@ def _certificates():
     from bot.services import connect_store
 
     config = Config.from_env()
-    return Certificates(_owned(lambda: connect_store(config)).db, config.public_base_url)
+    return Certificates(_owned(lambda: connect_store(config)).certificates, config.public_base_url)
 
 
 @certificates_group.command("show")
@@ -434,7 +434,7 @@ def report(course_id: str | None, fmt: str) -> None:
 def backup(target: Path) -> None:
     """Write the embedded store to one file, consistent as of one moment (works while the
     bot runs). With MONGODB_URI, use MongoDB's own tools (mongodump)."""
-    from bot import durable
+    from bot.store import durable
 
     config = Config.from_env()
     if config.mongodb_uri or config.data_dir is None:
@@ -453,7 +453,7 @@ def backup(target: Path) -> None:
 def restore(source: Path) -> None:
     """Replace the embedded store in DATA_DIR with a backup (the bot must be stopped; the
     old directory is kept beside it as DATA_DIR.before-restore-<time>)."""
-    from bot import durable
+    from bot.store import durable
 
     config = Config.from_env()
     if config.mongodb_uri or config.data_dir is None:

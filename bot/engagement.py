@@ -22,10 +22,10 @@ from bot.certificates import EXPIRY_WARNINGS, Certificates
 from bot.config import Config
 from bot.content import Library
 from bot.conversation import Conversations
-from bot.jobs import Handler, Job, Jobs
 from bot.notify import EmailNotifier, ManagerNotifier
 from bot.outbox import Outbox, mask
 from bot.store import Store
+from bot.store.jobs import Handler, Job, Jobs
 from flows.awards import award_of
 from flows.course import Course
 from flows.digest import build_digests, digest_text
@@ -271,7 +271,7 @@ class Engagement:
                     *({f"progress.{c}": {"$exists": True}} for c in self.course_channels),
                 ]
             }
-        found = self.store.learners.find(wanted, dict.fromkeys(fields, 1))
+        found = self.store.learners.matching(wanted, fields)
         learners = (from_doc(doc["_id"], doc) for doc in found)
         digests = build_digests(
             learners,
@@ -334,9 +334,9 @@ def build_engagement(
     clock: Callable[[], datetime],
 ) -> Engagement:
     """Wire engagement into a conversation pipeline (indexes, notifiers, the digest job)."""
-    jobs = Jobs(store.db)
+    jobs = store.jobs
     jobs.ensure_indexes()
-    certificates = Certificates(store.db, config.public_base_url)
+    certificates = Certificates(store.certificates, config.public_base_url)
     certificates.ensure_indexes()
     notifiers: list[ManagerNotifier] = []
     if smtp_url := config.extra.get("SMTP_URL", "").strip():

@@ -151,7 +151,7 @@ class Reports:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.learners = store.learners
-        self.certificates = store.db["certificates"]
+        self.certificates = store.certificates
 
     # --- learner × course rows ----------------------------------------------------------
 
@@ -259,7 +259,7 @@ class Reports:
             {"$sort": {"name": 1, "key": 1, "course": 1}},
             {"$limit": limit},
         ]
-        return list(self.learners.aggregate(stages))
+        return list(self.learners.pipeline(stages))
 
     # --- overview -----------------------------------------------------------------------
 
@@ -327,7 +327,7 @@ class Reports:
                 }
             }
         )
-        result: dict[str, Any] = next(iter(self.learners.aggregate(stages)), {})
+        result: dict[str, Any] = next(iter(self.learners.pipeline(stages)), {})
         totals = (result.get("totals") or [{}])[0]
         furthest = {row["_id"]: row["n"] for row in result.get("funnel", [])}
         firsts = {row["_id"]: row for row in result.get("first_attempts", [])}
@@ -396,7 +396,7 @@ class Reports:
         """Per quiz question: answers given in quizzes and final exams (spaced reviews
         excluded), the share correct and the most chosen wrong answer (by the option text
         the learner picked, which shuffling does not change)."""
-        rows = self.learners.aggregate(
+        rows = self.learners.pipeline(
             [
                 {"$match": {f"progress.{course.id}.quizzes": {"$exists": True}}},
                 # Keep only what is grouped before unwinding: learner documents are large.
@@ -470,7 +470,7 @@ class Reports:
     def questions(self, course: Course, per_session: int = 20) -> dict[str, dict[str, Any]]:
         """Questions learners asked, by session id of this course: how many, how they were
         answered (`mode` → count) and the newest `per_session` with their answers."""
-        rows = self.store.questions.aggregate(
+        rows = self.store.questions.pipeline(
             [
                 {"$match": {"course": course.id}},
                 {"$sort": {"at": -1}},
@@ -514,7 +514,7 @@ class Reports:
         the course among all learners with that role / manager), expiring certificates,
         gaps, time to competency for one course."""
         dimensions = ("role", "manager")
-        result = self.learners.aggregate(
+        result = self.learners.pipeline(
             [
                 LEARNER_CERTIFICATES,
                 {
@@ -568,7 +568,7 @@ class Reports:
         not count), not revoked, expiring within 30 / 60 / 90 days, with their holders."""
         horizon = now + timedelta(days=max(EXPIRY_WINDOWS))
         rows = list(
-            self.certificates.aggregate(
+            self.certificates.pipeline(
                 [
                     {"$match": {"course": course_id}},
                     {"$sort": {"issued": 1}},
@@ -607,7 +607,7 @@ class Reports:
         if not roles:
             return []
         return list(
-            self.learners.aggregate(
+            self.learners.pipeline(
                 [
                     {
                         "$match": {
@@ -634,7 +634,7 @@ class Reports:
 
     def _time_to_competency(self, course_id: str) -> float | None:
         """Median days from enrolment to the (first) certificate."""
-        rows = self.certificates.aggregate(
+        rows = self.certificates.pipeline(
             [
                 {"$match": {"course": course_id}},
                 CERTIFICATE_HOLDER,
@@ -664,7 +664,7 @@ class Reports:
         timeline, newest first, of messages received, replies (delivered, failed, queued;
         reminders marked), questions with how they were answered, and scheduled reminders."""
         key = doc["_id"]
-        asked = list(self.store.questions.find({"learner": key}).sort("at", -1).limit(limit))
+        asked = self.store.questions.of_learner(key, limit)
         certificates = self.certificate_rows(now, learner=key)
         enrolments = []
         for course_id, progress in (doc.get("progress") or {}).items():
@@ -703,11 +703,9 @@ class Reports:
                     ),
                 }
             )
-        deliveries = self.store.deliveries.find({"learner": key}).sort("seq", -1).limit(limit)
-        inbound = self.store.events.find({"learner": key}).sort("at", -1).limit(limit)
-        scheduled = self.store.db["jobs"].find(
-            {"data.learner": key, "status": {"$in": ["pending", "running"]}}
-        )
+        deliveries = self.store.deliveries.recent(key, limit)
+        inbound = self.store.events.recent(key, limit)
+        scheduled = self.store.jobs.waiting_for(key)
         timeline = [
             *(
                 {
@@ -758,7 +756,7 @@ class Reports:
     def learner_list(self) -> list[dict[str, Any]]:
         """One row per learner: identity, profile and the courses they are enrolled in."""
         return list(
-            self.learners.aggregate(
+            self.learners.pipeline(
                 [
                     {
                         "$project": {
@@ -826,7 +824,7 @@ class Reports:
             },
             {"$sort": {"learner": 1, "course": 1, "started_at": 1}},
         ]
-        rows = list(self.learners.aggregate(stages))
+        rows = list(self.learners.pipeline(stages))
         for row in rows:
             row["percent"] = percent(row["score"], row["questions"])
             row["answers"] = [_answer_text(a) for a in row.pop("answer_list")]
@@ -859,7 +857,7 @@ class Reports:
             },
             {"$sort": {"issued": 1}},
         ]
-        return list(self.certificates.aggregate(stages))
+        return list(self.certificates.pipeline(stages))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

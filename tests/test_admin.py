@@ -163,7 +163,7 @@ def test_nudge_reset_move_revoke_are_audited(app_parts) -> None:
 
 def test_nudge_respects_stop(app_parts) -> None:
     app, services, sender = app_parts
-    services.store.learners.update_one({"_id": ADA}, {"$set": {"opted_out": True}})
+    services.store.learners.collection.update_one({"_id": ADA}, {"$set": {"opted_out": True}})
     client = app.test_client()
     csrf = login(client)
     client.post(f"/admin/learners/{ADA}/nudge", data={"course": "demo", "csrf_token": csrf})
