@@ -1,4 +1,4 @@
-"""The durable embedded store (`bot/durable.py`) against the same store in memory:
+"""The durable embedded store (`bot/store/durable/`) against the same store in memory:
 
 - WhatsApp webhook throughput under gunicorn (`app:app`, as in `gunicorn_webhooks`), the
   durable store ÷ the in-memory one (goal ≥ 0.85), and ÷ the sends-only floor. The two
