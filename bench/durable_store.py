@@ -1,4 +1,4 @@
-"""The durable embedded store (`bot/durable.py`) against the same store in memory:
+"""The durable embedded store (`bot/store/durable/`) against the same store in memory:
 
 - WhatsApp webhook throughput under gunicorn (`app:app`, as in `gunicorn_webhooks`), the
   durable store ÷ the in-memory one (goal ≥ 0.85), and ÷ the sends-only floor. The two
@@ -39,8 +39,8 @@ from bench.memory import SCRIPT
 from bench.table import Figure, render
 from bot.channels.web import WebSender
 from bot.config import Config
-from bot.durable import Embedded
 from bot.services import build_services
+from bot.store.durable import Embedded
 from flows.events import Inbound
 
 CLIENTS, REQUESTS, ROUNDS = 10, 500, 2

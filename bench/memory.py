@@ -46,7 +46,9 @@ def send(built: Services, key: str, texts: Iterable[str], ids: Iterable[int]) ->
 
 def largest(built: Services) -> tuple[int, str]:
     """The largest learner document's BSON size and key."""
-    return max((len(bson.encode(doc)), doc["_id"]) for doc in built.store.learners.find())
+    return max(
+        (len(bson.encode(doc)), doc["_id"]) for doc in built.store.learners.collection.find()
+    )
 
 
 def section() -> list[Figure]:

@@ -42,7 +42,7 @@ def drained_in(store: Store, timeout: float = 180) -> Callable[[str, Channel], N
     def drain(base: str, channel: Channel) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            processed = store.events.count_documents({})
+            processed = store.events.collection.count_documents({})
             if processed >= channel.posted and store.pending_count() == 0:
                 return
             time.sleep(0.05)

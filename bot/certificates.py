@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import segno
 from flask import Blueprint, Response, abort, render_template_string
 from fpdf import FPDF
-from pymongo.errors import DuplicateKeyError
 
 from bot.security import CSP
+from bot.store.certificates import CertificateRecords
 from flows.awards import award_of
 from flows.course import Course
 from flows.messages import locale_of, say
@@ -67,18 +67,15 @@ def _aware(value: datetime) -> datetime:
 
 
 class Certificates:
-    """The `certificates` collection and the PDF."""
+    """Issuing, verifying and rendering certificates (stored by `records`)."""
 
-    def __init__(self, db: Any, base_url: str) -> None:
-        self.collection = db["certificates"]
+    def __init__(self, records: CertificateRecords, base_url: str) -> None:
+        self.records = records
         self.base_url = base_url.rstrip("/")
 
     def ensure_indexes(self) -> None:
         """Codes are unique; one certificate per completion of a course."""
-        self.collection.create_index([("code", 1)], unique=True)
-        self.collection.create_index(
-            [("learner", 1), ("course", 1), ("completed_at", 1)], unique=True
-        )
+        self.records.ensure_indexes()
 
     def pdf_url(self, cert: Mapping[str, Any]) -> str:
         return f"{self.base_url}/certificates/{cert['code']}.pdf"
@@ -94,9 +91,7 @@ class Certificates:
         award = award_of(course)
         if award is None:
             return None
-        existing = self.collection.find_one(
-            {"learner": key, "course": course.id, "completed_at": completed_at}
-        )
+        existing = self.records.of_completion(key, course.id, completed_at)
         if existing:
             return existing
         code = new_code()
@@ -113,21 +108,14 @@ class Certificates:
             "expires": now + timedelta(days=award.valid_days) if award.valid_days else None,
             "revoked": None,
         }
-        try:
-            self.collection.insert_one(cert)
-        except DuplicateKeyError:  # another process issued it a moment ago
-            return self.collection.find_one(
-                {"learner": key, "course": course.id, "completed_at": completed_at}
-            )
+        if not self.records.insert_new(cert):  # another process issued it a moment ago
+            return self.records.of_completion(key, course.id, completed_at)
         log.info("certificates: issued %s…", code[:4])
         return cert
 
     def latest(self, key: str, course_id: str) -> dict[str, Any] | None:
         """The learner's most recent certificate for a course."""
-        found = list(
-            self.collection.find({"learner": key, "course": course_id}).sort("issued", -1).limit(1)
-        )
-        return found[0] if found else None
+        return self.records.latest(key, course_id)
 
     def status_of(self, key: str, course_id: str, now: datetime) -> str | None:
         """What reports show for a learner's certificate in a course: `valid`, `expired`,
@@ -140,7 +128,7 @@ class Certificates:
         code = code.strip().upper()
         if not CODE.match(code):
             return None
-        return self.collection.find_one({"_id": code})
+        return self.records.get(code)
 
     def revoke(self, code: str, now: datetime, reason: str = "") -> bool:
         """Revoke a certificate (an admin action, `reason` kept with it); False when there
@@ -148,10 +136,7 @@ class Certificates:
         fields: dict[str, Any] = {"revoked": now}
         if reason:
             fields["revoked_reason"] = reason[:500]
-        result = self.collection.update_one(
-            {"_id": code.strip().upper(), "revoked": None}, {"$set": fields}
-        )
-        return result.matched_count == 1
+        return self.records.revoke(code.strip().upper(), fields)
 
     def pdf(self, cert: Mapping[str, Any], course: Course | None = None) -> bytes:
         """The certificate as a one-page A4 landscape PDF in the course's language."""

@@ -23,7 +23,7 @@ def _logging(verbose: bool = False) -> None:
 def _owned(open_store):
     """Run `open_store()`; if the running bot owns the embedded store's data directory, say
     where the same work is done while it runs (the admin and its API) instead."""
-    from bot.durable import DataDirLocked
+    from bot.store import DataDirLocked
 
     try:
         return open_store()
@@ -216,7 +216,7 @@ def _certificates():
     from bot.services import connect_store
 
     config = Config.from_env()
-    return Certificates(_owned(lambda: connect_store(config)).db, config.public_base_url)
+    return Certificates(_owned(lambda: connect_store(config)).certificates, config.public_base_url)
 
 
 @certificates_group.command("show")
@@ -261,7 +261,9 @@ def credentials_rotate_key() -> None:
 
     config = Config.from_env()
     store = _owned(lambda: connect_store(config))
-    credentials = Credentials(store.db, config.public_base_url, config.ob_issuer_name)
+    credentials = Credentials(
+        store.signing_keys, store.certificates, config.public_base_url, config.ob_issuer_name
+    )
     credentials.ensure_indexes()
     thumbprint = credentials.rotate(datetime.now(UTC))
     click.echo(f"signing key: {credentials.kid(thumbprint)}")
@@ -462,7 +464,7 @@ def report(course_id: str | None, fmt: str) -> None:
 def backup(target: Path) -> None:
     """Write the embedded store to one file, consistent as of one moment (works while the
     bot runs). With MONGODB_URI, use MongoDB's own tools (mongodump)."""
-    from bot import durable
+    from bot.store import durable
 
     config = Config.from_env()
     if config.mongodb_uri or config.data_dir is None:
@@ -481,7 +483,7 @@ def backup(target: Path) -> None:
 def restore(source: Path) -> None:
     """Replace the embedded store in DATA_DIR with a backup (the bot must be stopped; the
     old directory is kept beside it as DATA_DIR.before-restore-<time>)."""
-    from bot import durable
+    from bot.store import durable
 
     config = Config.from_env()
     if config.mongodb_uri or config.data_dir is None:

@@ -35,10 +35,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
-from pymongo import DESCENDING
-from pymongo.errors import DuplicateKeyError
 
 from bot.certificates import Certificates
+from bot.store.certificates import CertificateRecords
+from bot.store.signing_keys import SigningKeys
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,11 @@ class Credentials:
     """Signing keys (`signing_keys`), and the signed credential of each certificate (the
     `credential` field of its document in `certificates`)."""
 
-    def __init__(self, db: Any, base_url: str, issuer_name: str) -> None:
-        self.keys = db["signing_keys"]
-        self.certificates = db["certificates"]
+    def __init__(
+        self, keys: SigningKeys, certificates: CertificateRecords, base_url: str, issuer_name: str
+    ) -> None:
+        self.keys = keys
+        self.certificates = certificates
         self.base_url = base_url.rstrip("/")
         self.issuer_name = issuer_name
 
@@ -151,7 +153,7 @@ class Credentials:
 
     def ensure_indexes(self) -> None:
         """One key per generation: two processes creating or rotating at once cannot both win."""
-        self.keys.create_index([("generation", 1)], unique=True)
+        self.keys.ensure_indexes()
 
     def ensure_key(self, now: datetime) -> str:
         """The current key's thumbprint, generating the first key if there is none."""
@@ -180,14 +182,11 @@ class Credentials:
             "private_pem": key.export_to_pem(private_key=True, password=None).decode("ascii"),
             "created": now,
         }
-        try:
-            self.keys.insert_one(doc)
+        if self.keys.add(doc):  # else another process made this generation a moment ago
             log.info("credentials: signing key generation %d created", generation)
-        except DuplicateKeyError:  # another process made this generation a moment ago
-            pass
 
     def _current(self) -> dict[str, Any] | None:
-        return self.keys.find_one({}, sort=[("generation", DESCENDING)])
+        return self.keys.current()
 
     def kid(self, thumbprint: str) -> str:
         """A key's id: the URL of its public JWK."""
@@ -198,8 +197,7 @@ class Credentials:
 
     def jwks(self) -> dict[str, Any]:
         """Every public key, newest first: old credentials verify after a rotation."""
-        docs = self.keys.find({}, {"private_pem": 0}).sort("generation", DESCENDING)
-        return {"keys": [self.public_jwk(doc) for doc in docs]}
+        return {"keys": [self.public_jwk(doc) for doc in self.keys.public()]}
 
     def issuer_profile(self) -> dict[str, Any]:
         return {
@@ -215,7 +213,7 @@ class Credentials:
     def sign(self, payload: Mapping[str, Any], now: datetime) -> str:
         """`payload` as a compact VC-JWT signed with the current key."""
         thumbprint = self.ensure_key(now)
-        doc = self.keys.find_one({"_id": thumbprint})
+        doc = self.keys.get(thumbprint, private=True)
         assert doc is not None
         key = jwk.JWK.from_pem(doc["private_pem"].encode("ascii"))
         token = jws.JWS(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
@@ -233,11 +231,7 @@ class Credentials:
             return None
         salt = secrets.token_hex(16)
         token = self.sign(build_credential(cert, self.base_url, self.issuer_name, salt), now)
-        self.certificates.update_one(
-            {"_id": cert["_id"], "credential": None}, {"$set": {"credential": token}}
-        )
-        stored = self.certificates.find_one({"_id": cert["_id"]}, {"credential": 1})
-        return str(stored["credential"]) if stored and stored.get("credential") else token
+        return self.certificates.keep_credential(cert["_id"], token)
 
     def verify(self, token: str) -> dict[str, Any] | None:
         """The payload of a VC-JWT signed by one of our keys (current or retired), or None."""
@@ -247,7 +241,7 @@ class Credentials:
             header = parsed.jose_header
             if header.get("alg") != ALG or not isinstance(header.get("kid"), str):
                 return None
-            doc = self.keys.find_one({"_id": header["kid"].rsplit("/", 1)[-1]})
+            doc = self.keys.get(header["kid"].rsplit("/", 1)[-1])
             if doc is None:
                 return None
             parsed.allowed_algs = [ALG]
@@ -298,14 +292,14 @@ def blueprint(
 
     @bp.get("/ob/keys/<thumbprint>")
     def key(thumbprint: str):
-        doc = credentials.keys.find_one({"_id": thumbprint}, {"private_pem": 0})
+        doc = credentials.keys.get(thumbprint)
         if doc is None:
             abort(404)
         return jsonify(credentials.public_jwk(doc)), 200, public
 
     @bp.get("/ob/achievements/<course_id>")
     def achievement(course_id: str):
-        cert = credentials.certificates.find_one({"course": course_id}, sort=[("issued", -1)])
+        cert = credentials.certificates.latest_of_course(course_id)
         if cert is None:
             abort(404)
         payload = build_credential(cert, credentials.base_url, credentials.issuer_name, "")

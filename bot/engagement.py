@@ -23,10 +23,10 @@ from bot.config import Config
 from bot.content import Library
 from bot.conversation import Conversations
 from bot.credentials import Credentials
-from bot.jobs import Handler, Job, Jobs
 from bot.notify import EmailNotifier, ManagerNotifier
 from bot.outbox import Outbox, mask
 from bot.store import Store
+from bot.store.jobs import Handler, Job, Jobs
 from flows.awards import award_of
 from flows.course import Course
 from flows.digest import build_digests, digest_text
@@ -276,7 +276,7 @@ class Engagement:
                     *({f"progress.{c}": {"$exists": True}} for c in self.course_channels),
                 ]
             }
-        found = self.store.learners.find(wanted, dict.fromkeys(fields, 1))
+        found = self.store.learners.matching(wanted, fields)
         learners = (from_doc(doc["_id"], doc) for doc in found)
         digests = build_digests(
             learners,
@@ -339,11 +339,13 @@ def build_engagement(
     clock: Callable[[], datetime],
 ) -> Engagement:
     """Wire engagement into a conversation pipeline (indexes, notifiers, the digest job)."""
-    jobs = Jobs(store.db)
+    jobs = store.jobs
     jobs.ensure_indexes()
-    certificates = Certificates(store.db, config.public_base_url)
+    certificates = Certificates(store.certificates, config.public_base_url)
     certificates.ensure_indexes()
-    credentials = Credentials(store.db, config.public_base_url, config.ob_issuer_name)
+    credentials = Credentials(
+        store.signing_keys, store.certificates, config.public_base_url, config.ob_issuer_name
+    )
     credentials.ensure_indexes()
     credentials.ensure_key(clock())  # on first start; insert-if-absent, so workers agree
     notifiers: list[ManagerNotifier] = []

@@ -17,9 +17,9 @@ import threading
 from limits import parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from pymongo import uri_parser
 
 from bot.config import Config
+from bot.store import database_name
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def limits_for(config: Config) -> Limits:
     if config.ratelimit_storage_uri:
         return Limits(config.ratelimit_storage_uri)
     if config.mongodb_uri.startswith(("mongodb://", "mongodb+srv://")):
-        database = uri_parser.parse_uri(config.mongodb_uri).get("database") or "trainbot"
+        database = database_name(config.mongodb_uri)
         return Limits(config.mongodb_uri, database_name=f"{database}_limits")
     return Limits()
 

@@ -18,8 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pymongo import InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from bot.store import Store
 from flows.course import Catalog
@@ -240,10 +238,12 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
     rows = list(rows)
     result = ImportResult()
     aliases = [k for row in rows for k in row.aliases]
-    existing = {d["_id"]: d for d in store.learners.find({"_id": {"$in": aliases}})}
-    updates: list[UpdateOne] = []
-    inserts: list[InsertOne] = []
-    fallback: list[tuple[str, UpdateOne]] = []  # the same rows as updates, if an insert collides
+    existing = {d["_id"]: d for d in store.learners.by_ids(aliases)}
+    updates: list[tuple[str, dict[str, Any]]] = []
+    inserts: list[dict[str, Any]] = []
+    fallback: list[
+        tuple[str, dict[str, Any]]
+    ] = []  # the same rows as updates, if an insert collides
     for row in rows:
         target = next((k for k in row.aliases if k in existing), row.key)
         doc = existing.get(target)
@@ -257,7 +257,7 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
             if _unchanged(doc, fields):
                 result.unchanged += 1
                 continue
-            updates.append(UpdateOne({"_id": target}, {"$set": fields, "$inc": {"version": 1}}))
+            updates.append((target, fields))
             result.updated += 1
             continue
         new = {
@@ -273,27 +273,19 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
             "created_at": now,
             "roster_updated_at": now,
         }
-        inserts.append(InsertOne(new))
+        inserts.append(new)
         fields.update({f"progress.{c}": _empty_progress() for c in row.courses})
-        fallback.append(
-            (target, UpdateOne({"_id": target}, {"$set": fields, "$inc": {"version": 1}}))
-        )
+        fallback.append((target, fields))
         result.created += 1
         result.new[target] = row.courses
-    if updates:
-        store.learners.bulk_write(updates, ordered=False)
-    if inserts:
-        try:
-            store.learners.bulk_write(inserts, ordered=False)
-        except BulkWriteError as exc:
-            collided = [e["index"] for e in exc.details.get("writeErrors", [])]
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
-            store.learners.bulk_write([fallback[i][1] for i in collided], ordered=False)
-            for i in collided:
-                result.new.pop(fallback[i][0], None)
-            result.created -= len(collided)
-            result.updated += len(collided)
+    store.learners.set_each(updates)
+    collided = store.learners.insert_new(inserts)
+    if collided:
+        store.learners.set_each([fallback[i] for i in collided])
+        for i in collided:
+            result.new.pop(fallback[i][0], None)
+        result.created -= len(collided)
+        result.updated += len(collided)
     return result
 
 

@@ -8,7 +8,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, abort, jsonify, redirect
-from pymongo.errors import PyMongoError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
@@ -19,6 +18,7 @@ from bot.config import Config, startup_config
 from bot.lanes import Lanes
 from bot.observability import instrument
 from bot.services import Services, build_services
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         (config.metrics_token or config.admin_token).get_secret_value(),
     )
 
-    @app.errorhandler(PyMongoError)
-    def store_unavailable(exc: PyMongoError):
+    @app.errorhandler(StoreError)
+    def store_unavailable(exc: StoreError):
         """The database failed mid-request: nothing was saved; 503 tells Twilio and Slack
         to retry (the message id makes the retry safe) instead of a 500 with a traceback."""
         log.error("store unavailable: %s: %s", type(exc).__name__, exc)

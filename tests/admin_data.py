@@ -64,7 +64,7 @@ def seed(store: Store, now: datetime = NOW) -> None:
     relative to `now` (enrolments start ten days before it)."""
     T0 = now - timedelta(days=10)
     NOW = now
-    store.learners.insert_many(
+    store.learners.collection.insert_many(
         [
             {
                 "_id": "whatsapp:+15550000001",
@@ -119,10 +119,10 @@ def seed(store: Store, now: datetime = NOW) -> None:
         ]
     )
     ada = "whatsapp:+15550000001"
-    store.events.insert_one(
+    store.events.collection.insert_one(
         {"at": NOW - timedelta(hours=2), "learner": ada, "channel": "whatsapp", "text": "menu"}
     )
-    store.deliveries.insert_many(
+    store.deliveries.collection.insert_many(
         [
             {
                 "learner": ada,

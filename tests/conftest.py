@@ -56,6 +56,15 @@ def a_store(request: pytest.FixtureRequest, kind: str, prefix: str) -> Iterator[
         yield store
 
 
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The contract suites' store: each test runs once on every store of `STORES` (a
+    module names its wire databases with `STORE_PREFIX`)."""
+    prefix = getattr(request.module, "STORE_PREFIX", "trainbot_test")
+    with a_store(request, request.param, prefix) as store:
+        yield store
+
+
 _STORES: list[Path] = []  # the session's folder for data directories
 
 

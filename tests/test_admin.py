@@ -163,7 +163,7 @@ def test_nudge_reset_move_revoke_are_audited(app_parts) -> None:
 
 def test_nudge_respects_stop(app_parts) -> None:
     app, services, sender = app_parts
-    services.store.learners.update_one({"_id": ADA}, {"$set": {"opted_out": True}})
+    services.store.learners.collection.update_one({"_id": ADA}, {"$set": {"opted_out": True}})
     client = app.test_client()
     csrf = login(client)
     client.post(f"/admin/learners/{ADA}/nudge", data={"course": "demo", "csrf_token": csrf})
@@ -377,3 +377,31 @@ def test_workers_started_together_share_the_generated_token_and_session_key() ->
     configure_sessions(first, config)
     configure_sessions(second, config)
     assert first.secret_key == second.secret_key and len(first.secret_key) == 64
+
+
+def test_reset_keeps_a_turn_written_between_its_read_and_its_write(app_parts, monkeypatch) -> None:
+    """An admin action is computed from the learner as loaded; a conversation turn that
+    commits in between (here: a quiz that ran out of attempts) must not be overwritten. The
+    action saves through the store's guarded commit, so it reloads and applies itself on
+    top of the turn (a direct `$set` of `progress.<course>` lost the turn's change)."""
+    from datetime import UTC, datetime
+
+    from bot.admin import actions
+
+    _, services, _ = app_parts
+    grace = "slack:T1:U2"
+    store = services.store
+    real_load = store.load
+
+    def load_then_a_turn(key: str):
+        doc = real_load(key)
+        monkeypatch.setattr(store, "load", real_load)  # one turn, on the first read only
+        turn = {"$push": {"progress.demo.quiz_blocked": "s2"}, "$inc": {"version": 1}}
+        store.learners.collection.update_one({"_id": key}, turn)
+        return doc
+
+    monkeypatch.setattr(store, "load", load_then_a_turn)
+    actions.reset(services, "Lead", grace, "demo", datetime.now(UTC))
+    progress = store.load(grace)["progress"]["demo"]
+    assert progress["completed"] == [] and progress["current"] == "s1"
+    assert progress["quiz_blocked"] == ["s2"]  # the turn's change survived the reset

@@ -114,7 +114,7 @@ def test_long_messages_are_cut_before_the_flows(world):
     conversations, store, _, _ = world
     conversations.handle(message("I am a new partner", "m1"))
     conversations.handle(message("why " * 3000, "m2"))
-    event = store.events.find_one({"message_id": "m2"})
+    event = store.events.collection.find_one({"message_id": "m2"})
     assert len(event["text"]) == 1000
 
 

@@ -279,18 +279,22 @@ def test_rotation_keeps_old_credentials_verifiable(bot, monkeypatch):
         assert "signature verified" in client.get(f"/certificates/{code}").get_data(as_text=True)
 
 
+def credentials_of(store: Store) -> Credentials:
+    return Credentials(store.signing_keys, store.certificates, "https://a.example", "Trainbot")
+
+
 @pytest.fixture(params=STORES)
 def keys_db(request):
     """Where keys live: embedded, and MongoDB over the wire."""
     with a_store(request, request.param, "trainbot_keys") as store:
-        yield store.db
+        yield store
 
 
 def test_workers_starting_at_once_agree_on_one_key(keys_db):
     """Processes that all find no key and all generate one: the unique generation keeps
     the first, and the others sign with it."""
     now = datetime.now(UTC)
-    workers = [Credentials(keys_db, "https://a.example", "Trainbot") for _ in range(4)]
+    workers = [credentials_of(keys_db) for _ in range(4)]
     workers[0].ensure_indexes()
     start = threading.Barrier(len(workers))
 
@@ -303,18 +307,18 @@ def test_workers_starting_at_once_agree_on_one_key(keys_db):
     assert len(kept) == 1
     workers[1]._insert_key(1, now)  # lost the race after its read: refused, not an error
     assert {w.ensure_key(now) for w in workers} == kept
-    assert keys_db["signing_keys"].count_documents({}) == 1
+    assert keys_db.signing_keys.count() == 1
 
 
 def test_the_key_survives_a_restart_of_the_embedded_store():
     folder = Path(fresh_data_dir())
     store = Store.connect(None, data_dir=folder)
-    credentials = Credentials(store.db, "https://a.example", "Trainbot")
+    credentials = credentials_of(store)
     credentials.ensure_indexes()
     kid = credentials.ensure_key(datetime.now(UTC))
     store.close()
     again = Store.connect(None, data_dir=folder)
     try:
-        assert Credentials(again.db, "https://a.example", "T").ensure_key(datetime.now(UTC)) == kid
+        assert credentials_of(again).ensure_key(datetime.now(UTC)) == kid
     finally:
         again.close()

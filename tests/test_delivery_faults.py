@@ -279,11 +279,11 @@ def test_a_message_id_is_remembered_for_a_week_not_200_messages(fake: FakeTwilio
     assert doc["version"] == version and first["MessageSid"] not in str(doc["processed"])
     ttl = {
         tuple(k for k, _ in index["key"]): index.get("expireAfterSeconds")
-        for index in bot.store.inbound.index_information().values()
+        for index in bot.store.inbound.collection.index_information().values()
     }
     assert ttl[("at",)] >= 7 * 24 * 3600
     stale = clock.now - timedelta(seconds=ttl[("at",)])
-    assert bot.store.inbound.count_documents({"at": {"$lt": stale}}) == 0  # none due yet
+    assert bot.store.inbound.collection.count_documents({"at": {"$lt": stale}}) == 0  # none due yet
 
 
 def test_a_double_tap_on_a_whatsapp_button_changes_state_once(fake: FakeTwilio):
@@ -320,7 +320,7 @@ def test_every_inbound_of_a_flood_is_accounted_for(fake: FakeTwilio):
         thread.start()
     for thread in threads:
         thread.join()
-    events = list(bot.store.events.find({"learner": ADA}))
+    events = list(bot.store.events.collection.find({"learner": ADA}))
     dropped = [e for e in events if e["status"] == "dropped: flood"]
     assert len(events) == 100 and len(dropped) == 69  # 30 processed, one "slow down"
     after = metric("trainbot_inbound_dropped_total", channel="whatsapp", reason="flood")

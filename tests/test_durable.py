@@ -1,10 +1,10 @@
-"""The durable embedded store (`bot/durable.py`): what is written survives a reopen, a torn
+"""The durable embedded store (`bot/store/durable/`): what is written survives a reopen, a torn
 record, a compaction cut short, and a second owner is refused.
 
 The replay test runs every kind of write pymongo offers through mongomock-ng and compares
 the reopened store with the live one: it fails if mongomock-ng ever changes a document
 without passing through the `CollectionStore` methods the journal hooks (the private
-internals `bot/durable.py` names)."""
+internals `bot/store/durable/` names)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import DeleteOne, InsertOne, ReturnDocument, UpdateOne
 
-from bot import durable
-from bot.durable import DataDirLocked, Embedded, JournalError
-from bot.store import Store
+from bot.store import Store, durable
+from bot.store.durable import DataDirLocked, Embedded, JournalError
+from bot.store.durable import engine as engine_module
+from bot.store.durable import journal as framing
 from tests.conftest import ROOT, SAMPLE, T0, trainbot
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -124,7 +125,7 @@ def test_a_write_is_in_the_file_before_the_call_returns(tmp_path):
     size = engine.journal.size
     engine.client["trainbot"]["learners"].update_one({"_id": "ada"}, {"$set": {"n": 2}})
     assert os.path.getsize(tmp_path / "journal-000001.log") > size
-    records = [r for _, r in durable._records(tmp_path / "journal-000001.log")]
+    records = [r for _, r in framing._records(tmp_path / "journal-000001.log")]
     assert records[-1] == {
         "b": "trainbot",
         "c": "learners",
@@ -145,7 +146,7 @@ def test_a_torn_last_record_is_ignored_and_cut_off(tmp_path, damage):
     engine.close()
     journal = tmp_path / "journal-000001.log"
     whole = journal.read_bytes()
-    frame = durable._frame({"b": "trainbot", "c": "learners", "i": "l9", "d": {"_id": "l9"}})
+    frame = framing._frame({"b": "trainbot", "c": "learners", "i": "l9", "d": {"_id": "l9"}})
     torn = {
         "half a record": frame[: len(frame) // 2],
         "bad checksum": frame[:4] + b"\0\0\0\0" + frame[8:],
@@ -196,7 +197,7 @@ def test_a_compaction_cut_short_loses_nothing(tmp_path, monkeypatch, step):
     if target == "_remove_older":
         monkeypatch.setattr(Embedded, "_remove_older", crash)
     else:
-        monkeypatch.setattr(durable, "_write_file", crash)
+        monkeypatch.setattr(engine_module, "_write_file", crash)
     with pytest.raises(KeyboardInterrupt):
         engine.compact()
     written(engine, 10, "after")  # the bot went on writing before it died
@@ -212,7 +213,7 @@ def test_a_compaction_cut_short_loses_nothing(tmp_path, monkeypatch, step):
 
 
 def test_compaction_starts_when_the_journal_outgrows_the_snapshot(tmp_path, monkeypatch):
-    monkeypatch.setattr(durable, "COMPACT_MIN_BYTES", 10_000)
+    monkeypatch.setattr(engine_module, "COMPACT_MIN_BYTES", 10_000)
     engine = Embedded(tmp_path)
     written(engine, 20)
     assert not engine.due_for_compaction()
@@ -238,21 +239,21 @@ def test_a_failed_journal_write_changes_nothing_and_is_a_store_error(tmp_path, m
     """The disk is full: the write raises a PyMongoError (the webhook answers 503 and the
     provider retries), nothing changed in memory or on disk, and later writes work."""
     store = Store.connect(None, data_dir=tmp_path)
-    store.learners.insert_one({"_id": "ada", "n": 1})
+    store.learners.collection.insert_one({"_id": "ada", "n": 1})
     real = os.write
 
     def full(fd, data):
         real(fd, data[:7])  # a short write, as a full disk gives
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(durable.os, "write", full)
+    monkeypatch.setattr(framing.os, "write", full)
     with pytest.raises(JournalError):
-        store.learners.update_one({"_id": "ada"}, {"$set": {"n": 2}})
+        store.learners.collection.update_one({"_id": "ada"}, {"$set": {"n": 2}})
     assert not store.writable(NOW)
-    monkeypatch.setattr(durable.os, "write", real)
+    monkeypatch.setattr(framing.os, "write", real)
     assert store.load("ada") == {"_id": "ada", "n": 1}
     assert store.writable(NOW)
-    store.learners.update_one({"_id": "ada"}, {"$set": {"n": 3}})
+    store.learners.collection.update_one({"_id": "ada"}, {"$set": {"n": 3}})
     store.close()
     again = Store.connect(None, data_dir=tmp_path)
     assert again.load("ada") == {"_id": "ada", "n": 3}
@@ -275,7 +276,7 @@ def test_a_second_owner_is_refused_with_the_fix(tmp_path):
 
 def test_a_killed_owner_leaves_no_stale_lock(tmp_path):
     code = (
-        "import sys, time; from pathlib import Path; from bot.durable import Embedded;"
+        "import sys, time; from pathlib import Path; from bot.store.durable import Embedded;"
         "e = Embedded(Path(sys.argv[1])); e.client['trainbot']['l'].insert_one({'_id': 1});"
         "print('ready', flush=True); time.sleep(60)"
     )
@@ -337,16 +338,18 @@ def test_ttl_indexes_expire_documents_when_the_clock_says(tmp_path):
     store = Store.connect(None, data_dir=tmp_path)
     store.ensure_indexes()
     old, fresh = NOW - timedelta(days=91), NOW - timedelta(days=89)
-    store.deliveries.insert_many([{"_id": "old", "at": old}, {"_id": "fresh", "at": fresh}])
-    store.events.insert_many([{"_id": "old", "at": old}, {"_id": "fresh", "at": fresh}])
-    store.learners.insert_one({"_id": "ada", "at": old})  # no TTL on learners
-    assert store.deliveries.count_documents({}) == 2  # reads never expire anything
+    store.deliveries.collection.insert_many(
+        [{"_id": "old", "at": old}, {"_id": "fresh", "at": fresh}]
+    )
+    store.events.collection.insert_many([{"_id": "old", "at": old}, {"_id": "fresh", "at": fresh}])
+    store.learners.collection.insert_one({"_id": "ada", "at": old})  # no TTL on learners
+    assert store.deliveries.collection.count_documents({}) == 2  # reads never expire anything
     assert store.engine.upkeep(NOW)["expired"] == 2
-    assert [d["_id"] for d in store.deliveries.find()] == ["fresh"]
-    assert [d["_id"] for d in store.events.find()] == ["fresh"]
+    assert [d["_id"] for d in store.deliveries.collection.find()] == ["fresh"]
+    assert [d["_id"] for d in store.events.collection.find()] == ["fresh"]
     store.close()
     again = Store.connect(None, data_dir=tmp_path)  # the expiry was journaled
-    assert again.deliveries.count_documents({}) == 1 and again.load("ada")
+    assert again.deliveries.collection.count_documents({}) == 1 and again.load("ada")
     again.close()
 
 
@@ -356,7 +359,7 @@ def test_the_clock_runs_the_store_upkeep(tmp_path):
     from bot.services import build_services
 
     services = build_services(Config(data_dir=tmp_path), {})
-    services.store.deliveries.insert_one(
+    services.store.deliveries.collection.insert_one(
         {"_id": "old", "at": datetime.now(UTC) - timedelta(days=91)}
     )
     assert jobs(services)["store"]() == {"expired": 1, "snapshot_bytes": 0}

@@ -1,5 +1,5 @@
-"""The embedded store's speed-ups (`bot.embedded`) return exactly what mongomock-ng's own
-code returns, and a commit writes only the state fields that changed."""
+"""The embedded store's speed-ups (`bot.store.durable.speedups`) return exactly what
+mongomock-ng's own code returns, and a commit writes only the state fields that changed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import mongomock_ng
 from bson import ObjectId
 
-from bot import embedded
 from bot.store import Store, changed
+from bot.store.durable import speedups as embedded
 from tests.conftest import T0
 
 AT = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=UTC)
@@ -67,7 +67,7 @@ def test_walkers_match_mongomock():
 
 def test_round_trip_through_the_embedded_store():
     store = Store.connect(None)
-    store.learners.insert_one(dict(DOCUMENT))
+    store.learners.collection.insert_one(dict(DOCUMENT))
     doc = store.load(DOCUMENT["_id"])
     assert doc["at"] == AT.replace(microsecond=456000) and doc["at"].tzinfo is not None
     assert doc["recent"][1].tzinfo is not None and doc["outbox"] == DOCUMENT["outbox"]

@@ -15,10 +15,10 @@ from pypdf import PdfReader
 
 from bot.config import Config, ConfigError
 from bot.engagement import Engagement
-from bot.jobs import Jobs
 from bot.outbox import reply_from_doc
 from bot.services import Services, build_services
 from bot.store import Store
+from bot.store.jobs import Jobs
 from bot.web import create_app
 from flows.events import Inbound, Reply
 from tests.conftest import STORES, FakeClock, a_store, quizless_sample
@@ -460,7 +460,7 @@ def test_weekly_digest_and_completion_notice_by_email(clock):
         services, _ = wire(clock, SMTP_URL=url)
         for key, name in (("console:ada", "Ada"), ("console:bo", "Bo"), ("console:cy", "Cy")):
             say(services, "help", key=key, name=name)  # the roster import's job, done by hand
-            services.store.learners.update_one(
+            services.store.learners.collection.update_one(
                 {"_id": key}, {"$set": {"profile.manager": "boss@example.com"}}
             )
         say(services, "I am a new partner", key="console:cy", name="Cy")  # then silence
@@ -528,7 +528,9 @@ def test_unreachable_smtp_server_is_logged_not_fatal(clock, caplog):
         port = probe.getsockname()[1]
     services, recorder = wire(clock, SMTP_URL=f"smtp://127.0.0.1:{port}")
     say(services, "help")
-    services.store.learners.update_one({"_id": KEY}, {"$set": {"profile.manager": "b@x.com"}})
+    services.store.learners.collection.update_one(
+        {"_id": KEY}, {"$set": {"profile.manager": "b@x.com"}}
+    )
     finish_course(services)
     assert "certificate for **Partner Onboarding** is ready" in recorder.texts()[-1]
     assert "notify: EmailNotifier failed" in caplog.text

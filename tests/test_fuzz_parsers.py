@@ -53,7 +53,7 @@ slack_ids = st.sampled_from([TEAM, USER, "", "t0team", "T0 TEAM", "T٠TEAM"]) | 
 
 
 def learners(store) -> list[str]:
-    return [doc["_id"] for doc in store.learners.find({}, {"_id": 1})]
+    return [doc["_id"] for doc in store.learners.collection.find({}, {"_id": 1})]
 
 
 # --- Twilio --------------------------------------------------------------------------------

@@ -90,13 +90,17 @@ def test_unsigned_webhooks_are_always_refused(
     headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "host")}
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
-    stored = bot.store.events.count_documents({}), bot.store.deliveries.count_documents({})
+    stored = (
+        bot.store.events.collection.count_documents({}),
+        bot.store.deliveries.collection.count_documents({}),
+    )
     response = bot.client().post(path, data=body, content_type=content_type, headers=headers)
     assert response.status_code in (400, 403, 413), response.status_code
     assert clean(response)
-    assert (bot.store.events.count_documents({}), bot.store.deliveries.count_documents({})) == (
-        stored
-    )
+    assert (
+        bot.store.events.collection.count_documents({}),
+        bot.store.deliveries.collection.count_documents({}),
+    ) == (stored)
 
 
 @FUZZ

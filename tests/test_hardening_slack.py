@@ -183,7 +183,7 @@ def test_every_event_posted_two_or_three_times_changes_state_once(fake, content,
     bot = SlackBot(fake, content)
     bot.converse(copies=3)
     assert_as_reference(bot, reference)
-    assert bot.store.events.count_documents({}) == len(USERS) * len(SCRIPT)
+    assert bot.store.events.collection.count_documents({}) == len(USERS) * len(SCRIPT)
 
 
 def test_retries_arriving_at_the_same_moment_change_state_once(fake, content, reference):
@@ -298,8 +298,8 @@ def test_a_busy_work_pool_never_holds_the_ack(fake, content):
         fake.wait_for("users.info", 20, timeout=20)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (
-            bot.store.learners.count_documents({}) < 21
-            or bot.store.learners.count_documents({"outbox.0": {"$exists": True}})
+            bot.store.learners.collection.count_documents({}) < 21
+            or bot.store.learners.collection.count_documents({"outbox.0": {"$exists": True}})
         ):
             time.sleep(0.1)
         lanes.shutdown()
@@ -364,7 +364,12 @@ def forgeries(body: str) -> dict[str, tuple[str, dict[str, str]]]:
 
 def nothing_happened(bot: SlackBot) -> bool:
     stored = sum(
-        c.count_documents({}) for c in (bot.store.learners, bot.store.events, bot.store.deliveries)
+        c.count_documents({})
+        for c in (
+            bot.store.learners.collection,
+            bot.store.events.collection,
+            bot.store.deliveries.collection,
+        )
     )
     return stored == 0 and not bot.fake.activity()
 
@@ -385,7 +390,7 @@ def test_an_exact_replay_inside_the_window_changes_nothing(fake, content):
     headers = signed(body)
     assert [bot.post(body, headers) for _ in range(5)] == [200] * 5
     doc = bot.store.load(learner_key(TEAM, USERS[0])) or {}
-    assert doc["version"] == 1 and bot.store.events.count_documents({}) == 1
+    assert doc["version"] == 1 and bot.store.events.collection.count_documents({}) == 1
     assert len(bot.dm(USERS[0])) == 2  # the welcome and session 1, once
 
 

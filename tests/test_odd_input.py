@@ -42,7 +42,7 @@ def test_non_ascii_digits_in_from_are_refused(wa: WhatsApp, sender: str):
     `whatsapp:+1٥٥٥…` became a learner and a Twilio recipient."""
     response = wa.post(WEBHOOK_PATH, wa.message("I am a new partner", frm=sender))
     assert response.status_code == 400
-    assert wa.store.learners.count_documents({}) == 0
+    assert wa.store.learners.collection.count_documents({}) == 0
 
 
 def test_non_ascii_digits_in_error_code_are_not_a_code(wa: WhatsApp):
@@ -123,7 +123,7 @@ def test_odd_signed_slack_payloads_are_never_a_5xx(slack: Bot, name: str):
     body, content_type = ODD_SLACK[name]
     response = slack.post("/slack/events", body, content_type)
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
-    for doc in slack.services.store.learners.find({}, {"_id": 1}):
+    for doc in slack.services.store.learners.collection.find({}, {"_id": 1}):
         assert doc["_id"] == f"slack:{TEAM}:{USER}" or doc["_id"].count(":") == 2
         _, team, user = doc["_id"].split(":")
         assert team.isalnum() and team.isascii() and user.isalnum() and user.isascii()

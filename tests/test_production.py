@@ -70,7 +70,7 @@ class Running:
         before it could record them: no provider offers a way to ask)."""
         recorded = {
             sid
-            for record in self.store.deliveries.find({}, {"provider_ids": 1})
+            for record in self.store.deliveries.collection.find({}, {"provider_ids": 1})
             for sid in record.get("provider_ids") or ()
         }
         mine = [m for m in self.fake.messages if m["sid"] in recorded]

@@ -90,7 +90,7 @@ def test_every_option_count_gets_its_own_list_template(fake: FakeTwilio, tmp_pat
     bot.post({**message(3, ada, ""), "ListId": rows["3"], "ListTitle": "Choice 1"})
     seven = [m for m in fake.messages if m.get("ContentSid") == ["HXlist7"]]
     assert len(seven) == 1 and "Seven options?" in fake.shown(seven[0])
-    assert not [d for d in bot.store.deliveries.find() if d.get("status") == "failed"]
+    assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
 def test_one_list_template_for_every_count_is_never_sent_with_rows_unset(
@@ -104,7 +104,7 @@ def test_one_list_template_for_every_count_is_never_sent_with_rows_unset(
     bot.post(message(2, ada, "quiz"))
     assert not [m for m in fake.messages if m.get("ContentSid") == ["HXlist10"]]
     assert any("Four options?" in fake.shown(m) for m in fake.messages)
-    assert not [d for d in bot.store.deliveries.find() if d.get("status") == "failed"]
+    assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
 def test_media_as_whatsapp_shows_it(fake: FakeTwilio, tmp_path: Path):
@@ -121,7 +121,7 @@ def test_media_as_whatsapp_shows_it(fake: FakeTwilio, tmp_path: Path):
     checklist = shown.index("The installation checklist")
     assert fake.messages[checklist + 1] is media["checklist.pdf"]
     assert f"A spinner: {PUBLIC}/media/contracts/media/spin.gif" in shown
-    assert not [d for d in bot.store.deliveries.find() if d.get("status") == "failed"]
+    assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
 def test_the_fake_refuses_what_whatsapp_refuses(fake: FakeTwilio):

@@ -198,17 +198,17 @@ def test_the_store_failing_a_write_loses_nothing(fake: FakeTwilio, monkeypatch, 
     bot = Served(fake)
     conversation(bot, learners=1)
     before = bot.store.load(phone(0))
-    real = bot.store.learners.update_one
+    real = bot.store.learners.collection.update_one
 
     def failing(*args, **kwargs):
         raise AutoReconnect("connection reset by peer")
 
-    monkeypatch.setattr(bot.store.learners, "update_one", failing)
+    monkeypatch.setattr(bot.store.learners.collection, "update_one", failing)
     params = message(99, phone(0), "next")
     response = bot.post(params)
     assert response.status_code == 503 and b"Traceback" not in response.data
     assert "store unavailable" in caplog.text
-    monkeypatch.setattr(bot.store.learners, "update_one", real)
+    monkeypatch.setattr(bot.store.learners.collection, "update_one", real)
     assert bot.store.load(phone(0)) == before
     assert bot.post(params).status_code == 200
     assert bot.post(params).status_code == 200

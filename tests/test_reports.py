@@ -10,7 +10,7 @@ from bot.reports import Reports
 from bot.store import Store
 from flows.course import Question
 from tests.admin_data import ADA_CERT, NOW, seed
-from tests.conftest import STORES, a_store, make_course
+from tests.conftest import make_course
 
 _BASE = make_course(4, settings={"required_for_roles": ["installer", "sales"]})
 COURSE = replace(
@@ -23,10 +23,7 @@ COURSE = replace(
 )
 
 
-@pytest.fixture(params=STORES)
-def store(request):
-    with a_store(request, request.param, "trainbot_reports") as store:
-        yield store
+STORE_PREFIX = "trainbot_reports"  # the `store` fixture's wire databases
 
 
 @pytest.fixture

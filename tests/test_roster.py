@@ -95,7 +95,7 @@ def test_import_is_idempotent_and_keeps_progress() -> None:
     store = Store.connect(None)
     text = "name,phone,course\nBola,+2348031234567,demo\n"
     _import(store, text)
-    store.learners.update_one(
+    store.learners.collection.update_one(
         {"_id": "whatsapp:+2348031234567"},
         {"$set": {"progress.demo.current": "s2", "progress.demo.completed": ["s1"]}},
     )
@@ -103,7 +103,7 @@ def test_import_is_idempotent_and_keeps_progress() -> None:
     assert (again.created, again.updated) == (0, 1)
     doc = store.load("whatsapp:+2348031234567")
     assert doc["name"] == "Bola A." and doc["progress"]["demo"]["completed"] == ["s1"]
-    assert store.learners.count_documents({}) == 1
+    assert store.learners.collection.count_documents({}) == 1
 
 
 def test_five_hundred_rows() -> None:
@@ -135,8 +135,8 @@ def test_learner_created_meanwhile_is_updated_not_lost(monkeypatch) -> None:
     """A learner who wrote between the lookup and the insert is updated instead."""
     store = Store.connect(None)
     key = "whatsapp:+2348031234567"
-    store.learners.insert_one({"_id": key, "name": "Bo", "version": 2, "progress": {}})
-    monkeypatch.setattr(store.learners, "find", lambda *a, **k: iter(()))
+    store.learners.collection.insert_one({"_id": key, "name": "Bo", "version": 2, "progress": {}})
+    monkeypatch.setattr(store.learners, "by_ids", lambda *a, **k: [])
     result = _import(store, "name,phone,course\nBola,+2348031234567,demo\n")
     monkeypatch.undo()
     assert (result.created, result.updated, result.new) == (0, 1, {})

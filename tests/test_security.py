@@ -39,7 +39,11 @@ def status_callback(sid: str = "SM" + "1" * 32) -> dict[str, str]:
 def nothing_stored(bot: Served) -> bool:
     return all(
         collection.count_documents({}) == 0
-        for collection in (bot.store.learners, bot.store.events, bot.store.deliveries)
+        for collection in (
+            bot.store.learners.collection,
+            bot.store.events.collection,
+            bot.store.deliveries.collection,
+        )
     )
 
 
@@ -98,7 +102,7 @@ def test_an_exact_replay_of_a_signed_message_changes_nothing(bot: Served):
         assert bot.post(params).status_code == 200
     doc = bot.store.load(ADA) or {}
     assert doc["version"] == 1 and len(bot.fake.messages) == 2
-    assert bot.store.events.count_documents({}) == 1
+    assert bot.store.events.collection.count_documents({}) == 1
 
 
 # --- the media route ----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def leaks(body: str) -> list[str]:
 def test_no_page_export_or_api_route_answers_without_the_token(parts):
     app, services, sender = parts
     client = app.test_client()
-    before = services.store.learners.find_one({"_id": ADA})
+    before = services.store.learners.collection.find_one({"_id": ADA})
     public = {"/admin/login"}
     for url in routes(app, "GET"):
         if url in public:
@@ -77,7 +77,7 @@ def test_no_page_export_or_api_route_answers_without_the_token(parts):
         response = client.post(url, data={"course": "demo", "confirm": "yes", "number": "1"})
         assert response.status_code == 401, url
     assert sender.sent == []
-    assert services.store.learners.find_one({"_id": ADA}) == before
+    assert services.store.learners.collection.find_one({"_id": ADA}) == before
     assert services.store.db["audit"].count_documents({}) == 0
 
 
@@ -148,7 +148,7 @@ def test_every_token_and_csrf_comparison_is_constant_time(parts, monkeypatch):
 def test_every_post_form_needs_its_csrf_token(parts):
     app, services, sender = parts
     client, csrf = signed_in(app)
-    before = services.store.learners.find_one({"_id": ADA})
+    before = services.store.learners.collection.find_one({"_id": ADA})
     form = {"course": "demo", "confirm": "yes", "number": "1", "reason": "test"}
     for url in routes(app, "POST"):
         for forged in ({}, {"csrf_token": ""}, {"csrf_token": "forged"}, {"csrf_token": csrf[1:]}):
@@ -156,7 +156,7 @@ def test_every_post_form_needs_its_csrf_token(parts):
             assert response.status_code == 400, (url, forged, response.status_code)
             assert "did not come from this site" in response.get_data(as_text=True)
     assert sender.sent == []
-    assert services.store.learners.find_one({"_id": ADA}) == before
+    assert services.store.learners.collection.find_one({"_id": ADA}) == before
     assert services.store.db["audit"].count_documents({"action": {"$ne": "sign_in"}}) == 0
     # and a token from another session is no better than none
     other, _ = signed_in(app)

@@ -601,7 +601,7 @@ def test_a_40000_character_dm_is_cut_and_answered(bot, fake):
     assert len(fake.posts()) == posts + 1
     answer = fake.calls_to("chat.postMessage")[-1].params
     assert answer["thread_ts"] == session["ts"]
-    event = bot.services.store.events.find_one({"learner": SALES_KEY}, sort=[("at", -1)])
+    event = bot.services.store.events.collection.find_one({"learner": SALES_KEY}, sort=[("at", -1)])
     assert len(event["text"]) <= 1000
 
 
@@ -664,13 +664,13 @@ def test_unsigned_or_stale_requests_are_refused_and_change_nothing(bot, fake, he
         "/slack/events", data=body, headers={"Content-Type": "application/json", **headers}
     )
     assert response.status_code in (401, 403)
-    assert bot.services.store.learners.count_documents({}) == 0
+    assert bot.services.store.learners.collection.count_documents({}) == 0
     assert not fake.activity()
 
 
 def test_an_event_without_user_is_ignored(bot, fake):
     assert bot.event(dm("start sales training", user=None)).status_code == 200
-    assert bot.services.store.learners.count_documents({}) == 0
+    assert bot.services.store.learners.collection.count_documents({}) == 0
     assert not fake.activity()
 
 
@@ -681,7 +681,7 @@ def test_unknown_event_types_are_acknowledged_and_ignored(bot, fake):
         {"type": "app_uninstalled"},
     ):
         assert bot.event(event).status_code == 200
-    assert bot.services.store.learners.count_documents({}) == 0
+    assert bot.services.store.learners.collection.count_documents({}) == 0
     assert not fake.activity()
 
 
@@ -694,7 +694,7 @@ def test_bot_messages_edits_joins_and_channel_messages_are_ignored(bot, fake):
         dm("start sales training", channel="C0GENERAL", channel_type="channel"),
     ):
         assert bot.event(event).status_code == 200
-    assert bot.services.store.learners.count_documents({}) == 0
+    assert bot.services.store.learners.collection.count_documents({}) == 0
     assert not fake.calls_to("chat.postMessage")
 
 
@@ -728,7 +728,9 @@ def test_ratelimited_send_waits_retry_after_then_delivers(bot, fake):
     assert second.at - first.at >= 1.0  # slack_sdk honoured Retry-After
     assert "Welcome" in second.params["text"]
     assert len(bot.sessions()) == 1
-    statuses = [d["status"] for d in bot.services.store.deliveries.find({"learner": SALES_KEY})]
+    statuses = [
+        d["status"] for d in bot.services.store.deliveries.collection.find({"learner": SALES_KEY})
+    ]
     assert statuses == ["sent", "sent"]
 
 

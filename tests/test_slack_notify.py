@@ -46,7 +46,7 @@ BOB = f"slack:{TEAM}:U0BOB"
 def add_learner(bot: Bot, key: str, name: str, manager: str, quiet_days: int = 10) -> None:
     """A learner who started the Sales Playbook and has not written for `quiet_days`."""
     then = datetime.now(UTC) - timedelta(days=quiet_days)
-    bot.services.store.learners.insert_one(
+    bot.services.store.learners.collection.insert_one(
         {
             "_id": key,
             "name": name,

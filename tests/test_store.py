@@ -6,16 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
-
 from bot.store import DELIVERY_VIEW, OUTBOX_KEPT, PROCESSED_KEPT, Store
-from tests.conftest import STORES, T0, a_store
-
-
-@pytest.fixture(params=STORES)
-def store(request):
-    with a_store(request, request.param, "trainbot_test") as store:
-        yield store
+from tests.conftest import T0
 
 
 def reply(text: str) -> dict:

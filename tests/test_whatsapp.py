@@ -281,7 +281,7 @@ def test_without_templates_buttons_become_typed_hints(bot: Bot, fake: FakeTwilio
 
 def age(bot: Bot, hours: float) -> None:
     then = datetime.now(UTC) - timedelta(hours=hours)
-    bot.store.learners.update_one({"_id": ADA}, {"$set": {"last_inbound_at": then}})
+    bot.store.learners.collection.update_one({"_id": ADA}, {"$set": {"last_inbound_at": then}})
 
 
 def test_proactive_message_outside_24h_without_template_is_not_sent(bot: Bot, fake: FakeTwilio):
@@ -562,7 +562,10 @@ def test_two_messages_within_a_millisecond(bot: Bot, fake: FakeTwilio):
 
 
 def nothing_stored(bot: Bot) -> bool:
-    return bot.store.learners.count_documents({}) == 0 and bot.store.events.count_documents({}) == 0
+    return (
+        bot.store.learners.collection.count_documents({}) == 0
+        and bot.store.events.collection.count_documents({}) == 0
+    )
 
 
 def test_unsigned_forged_and_replayed_signatures_get_403(bot: Bot, fake: FakeTwilio):
@@ -611,7 +614,7 @@ def test_from_format_variants_are_one_learner(bot: Bot, fake: FakeTwilio):
     assert learner_key("WhatsApp:+234 801-234-5678") == ADA
     bot.say("I am a new partner", frm="whatsapp:+234 801 234 5678")
     bot.say("next", frm="whatsapp:2348012345678")
-    assert bot.store.learners.count_documents({}) == 1
+    assert bot.store.learners.collection.count_documents({}) == 1
     assert "Session 2" in bodies(fake.wait_for(4))[3]
 
 
@@ -642,7 +645,7 @@ def test_a_business_scoped_id_with_the_number_still_shared_stays_one_learner(
     the phone-number learner they were, not a second one. Failed before issue 21 (400)."""
     bot.say("I am a new partner")
     bot.say("next", frm=f"whatsapp:{BSUID}", WaId="2348012345678")
-    assert bot.store.learners.count_documents({}) == 1
+    assert bot.store.learners.collection.count_documents({}) == 1
     assert "Session 2" in bodies(fake.wait_for(4))[3]
 
 
@@ -658,7 +661,7 @@ def test_a_100_kb_body(bot: Bot, fake: FakeTwilio):
     assert bot.post(WEBHOOK_PATH, params, signature=None).status_code == 403
     assert bot.post(WEBHOOK_PATH, params).status_code == 200
     assert len(fake.wait_for(2)) == 2  # cut to 4,000 characters, still the enrollment
-    assert bot.store.events.find_one()["text"].startswith("I am a new partner.")
+    assert bot.store.events.collection.find_one()["text"].startswith("I am a new partner.")
     huge = bot.message("x" * 1_100_000)
     assert bot.post(WEBHOOK_PATH, huge).status_code == 413
 
@@ -751,7 +754,7 @@ def test_a_split_reply_whose_window_closes_midway_is_not_finished_by_template(
     assert len(fake.messages) == 3
     parked = bot.learner()["parked"]  # issue 15: waits for the learner, not failed
     assert parked["seq"] == 2 and "window closed after 2" in parked["error"]
-    assert len(bot.store.deliveries.find_one({"seq": 2})["provider_ids"]) == 2
+    assert len(bot.store.deliveries.collection.find_one({"seq": 2})["provider_ids"]) == 2
 
 
 # --- planning details, configuration, restarts -------------------------------------------------
@@ -791,7 +794,7 @@ def test_undelivered_replies_are_resumed_after_a_restart(fake: FakeTwilio):
     first = Bot(fake)
     fake.fail(503, times=4)
     first.say("I am a new partner")
-    first.store.learners.update_one(
+    first.store.learners.collection.update_one(
         {"_id": ADA}, {"$set": {"lease": datetime.now(UTC) + timedelta(seconds=30)}}
     )
     config = first.config

@@ -88,7 +88,7 @@ def every_report(store: Store) -> dict[str, Any]:
         figures[f"rows {when.year}"] = reports.learner_rows(when)
         for status in ("in_progress", "completed", "overdue", "expired", "not_started"):
             figures[f"{status} {when.year}"] = reports.learner_rows(when, status=status)
-    for doc in store.learners.find().sort("_id", 1):
+    for doc in store.learners.collection.find().sort("_id", 1):
         figures[f"page {doc['_id']}"] = reports.learner_page(doc, CATALOG, NOW)
     return _plain(figures)
 
@@ -159,7 +159,11 @@ def own_client(wire: Wire, fake: FakeTwilio) -> Iterator[Callable[[bool], tuple[
 def enrolled(bot: Served, fake: FakeTwilio) -> tuple[dict[str, Any], int, int]:
     """A learner who enrolled: their document, the events logged and messages sent."""
     assert bot.post(message(1, phone(0), "I am a new partner")).status_code == 200
-    return bot.store.load(phone(0)) or {}, bot.store.events.count_documents({}), len(fake.messages)
+    return (
+        bot.store.load(phone(0)) or {},
+        bot.store.events.collection.count_documents({}),
+        len(fake.messages),
+    )
 
 
 def processed_once(bot: Served, fake: FakeTwilio, params: dict[str, str], before: dict, sent: int):
@@ -167,7 +171,7 @@ def processed_once(bot: Served, fake: FakeTwilio, params: dict[str, str], before
     doc = bot.store.load(phone(0)) or {}
     message_id = f"twilio-{params['MessageSid']}"
     assert doc["version"] == before["version"] + 1 and doc["processed"].count(message_id) == 1
-    assert bot.store.events.count_documents({"message_id": message_id}) == 1
+    assert bot.store.events.collection.count_documents({"message_id": message_id}) == 1
     replies = bodies_to(fake, phone(0))[sent:]
     assert "Session 2" in replies[-1] and len(set(replies)) == len(replies)
     records = bot.store.transcript(phone(0))
@@ -190,7 +194,7 @@ def test_a_commit_failing_on_the_server_answers_5xx_and_the_retry_is_processed_o
     assert failed.names == ["update"]
     assert response.status_code == 503 and b"Traceback" not in response.data
     assert bot.store.load(phone(0)) == before
-    assert bot.store.events.count_documents({}) == events and len(fake.messages) == sent
+    assert bot.store.events.collection.count_documents({}) == events and len(fake.messages) == sent
     for _ in range(2):  # Twilio's retry, and one more for good measure
         assert bot.post(params).status_code == 200
     processed_once(bot, fake, params, before, sent)
@@ -207,13 +211,13 @@ def test_a_new_learners_first_commit_failing_answers_5xx_and_creates_nothing(
     with wire.fail_command(failCommands=["insert"], appName=APP, **FAULTS[fault]):
         assert bot.post(params).status_code == 503
     assert failed.names == ["insert"]
-    assert bot.store.load(phone(0)) is None and bot.store.events.count_documents({}) == 0
+    assert bot.store.load(phone(0)) is None and bot.store.events.collection.count_documents({}) == 0
     assert fake.messages == []
     for _ in range(2):
         assert bot.post(params).status_code == 200
     doc = bot.store.load(phone(0)) or {}
     assert doc["version"] == 1 and doc["processed"] == [f"twilio-{params['MessageSid']}"]
-    assert bot.store.events.count_documents({}) == 1
+    assert bot.store.events.collection.count_documents({}) == 1
     sent = bodies_to(fake, phone(0))
     assert "Welcome" in sent[0] and len(set(sent)) == len(sent) and doc["outbox"] == []
 

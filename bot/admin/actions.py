@@ -1,21 +1,27 @@
 """What an admin can do to a learner, each recorded in the `audit` collection.
 
-Changes to a learner document bump its `version`, so a conversation that loaded the
-learner before the change fails its guarded commit, reloads and sees the change.
+A change to a learner's progress is made on `flows.state` objects and saved with the
+guarded commit a conversation turn uses (`to_doc`, version-checked): a conversation that
+loaded the learner before the change fails its commit, reloads and sees the change, and a
+turn that wrote between the admin's read and write is reloaded and kept, never overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from bot.engagement import Engagement
 from bot.services import Services
+from flows.course import Course
 from flows.events import Reply
 from flows.messages import say
 from flows.reminders import allowed_at, reminder_course
-from flows.state import from_doc
+from flows.state import Progress, from_doc, to_doc
+
+TRIES = 5  # guarded writes lost to conversation turns before the admin is told to retry
 
 
 class ActionError(ValueError):
@@ -26,7 +32,7 @@ def audit(
     services: Services, who: str, action: str, learner: str | None, now: datetime, **details: Any
 ) -> None:
     """Append one entry to the audit log (who, when, what, on whom)."""
-    services.store.db["audit"].insert_one(
+    services.store.audit.record(
         {"at": now, "who": who, "action": action, "learner": learner, "details": details}
     )
 
@@ -35,8 +41,7 @@ def recent_audit(
     services: Services, learner: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest audit entries, optionally for one learner."""
-    query = {"learner": learner} if learner else {}
-    return list(services.store.db["audit"].find(query).sort("at", -1).limit(limit))
+    return services.store.audit.recent(learner, limit)
 
 
 def _learner(services: Services, key: str) -> Mapping[str, Any]:
@@ -82,29 +87,38 @@ def nudge(services: Services, who: str, key: str, course_id: str | None, now: da
     return allowed_at(learner, course, now)
 
 
+def _change_progress(
+    services: Services,
+    key: str,
+    course_id: str,
+    now: datetime,
+    change: Callable[[Course, Progress], Progress],
+) -> tuple[Course, Progress]:
+    """Apply `change` to the learner's progress in a course and save it through the
+    store's guarded commit; on a conflict (a turn wrote meanwhile) reload and apply it
+    again. Returns the course and the progress as it was before."""
+    for _ in range(TRIES):
+        doc = _learner(services, key)
+        course = _course_of(services, doc, course_id)
+        learner = from_doc(key, doc)
+        before = learner.progress[course.id]
+        changed = replace(learner, progress={**learner.progress, course.id: change(course, before)})
+        if services.store.commit(key, doc, to_doc(changed), [], None, now).ok:
+            return course, before
+    raise ActionError("the learner's progress kept changing meanwhile; try again")
+
+
 def reset(services: Services, who: str, key: str, course_id: str, now: datetime) -> None:
     """Clear a learner's progress in a course; they start again at session 1."""
-    doc = _learner(services, key)
-    course = _course_of(services, doc, course_id)
-    before = doc["progress"][course.id]
-    fresh = {
-        **before,  # keeps quiz attempts and anything else recorded: history, not progress
-        "current": course.sessions[0].id if course.sessions else None,
-        "completed": [],
-        "completed_at": None,
-        "seconds": {},
-    }
-    services.store.learners.update_one(
-        {"_id": key}, {"$set": {f"progress.{course.id}": fresh}, "$inc": {"version": 1}}
-    )
+
+    def fresh(course: Course, before: Progress) -> Progress:
+        # keeps quiz attempts and anything else recorded: history, not progress
+        first = course.sessions[0].id if course.sessions else None
+        return replace(before, current=first, completed=(), completed_at=None, seconds={})
+
+    course, before = _change_progress(services, key, course_id, now, fresh)
     audit(
-        services,
-        who,
-        "reset",
-        key,
-        now,
-        course=course.id,
-        completed_before=len(before.get("completed", [])),
+        services, who, "reset", key, now, course=course.id, completed_before=len(before.completed)
     )
 
 
@@ -112,16 +126,14 @@ def move(
     services: Services, who: str, key: str, course_id: str, number: int, now: datetime
 ) -> None:
     """Make session `number` the learner's current session in a course."""
-    doc = _learner(services, key)
-    course = _course_of(services, doc, course_id)
-    if not 1 <= number <= len(course.sessions):
-        raise ActionError(f"choose a session from 1 to {len(course.sessions)}")
-    session_id = course.session(number).id
-    services.store.learners.update_one(
-        {"_id": key},
-        {"$set": {f"progress.{course.id}.current": session_id}, "$inc": {"version": 1}},
-    )
-    audit(services, who, "move", key, now, course=course.id, session=session_id)
+
+    def moved(course: Course, before: Progress) -> Progress:
+        if not 1 <= number <= len(course.sessions):
+            raise ActionError(f"choose a session from 1 to {len(course.sessions)}")
+        return replace(before, current=course.session(number).id)
+
+    course, _ = _change_progress(services, key, course_id, now, moved)
+    audit(services, who, "move", key, now, course=course.id, session=course.session(number).id)
 
 
 def unblock(
@@ -129,14 +141,15 @@ def unblock(
 ) -> None:
     """Give a learner whose quiz attempts ran out at a session another round of attempts
     (the quiz engine flags the session in `quiz_blocked` and waits for an admin)."""
-    doc = _learner(services, key)
-    course = _course_of(services, doc, course_id)
-    if session_id not in doc["progress"][course.id].get("quiz_blocked", []):
-        raise ActionError("the learner's quiz attempts are not used up at that session")
-    services.store.learners.update_one(
-        {"_id": key},
-        {"$pull": {f"progress.{course.id}.quiz_blocked": session_id}, "$inc": {"version": 1}},
-    )
+
+    def unblocked(course: Course, before: Progress) -> Progress:
+        if session_id not in before.quiz_blocked:
+            raise ActionError("the learner's quiz attempts are not used up at that session")
+        return replace(
+            before, quiz_blocked=tuple(s for s in before.quiz_blocked if s != session_id)
+        )
+
+    course, _ = _change_progress(services, key, course_id, now, unblocked)
     audit(services, who, "unblock", key, now, course=course.id, session=session_id)
 
 

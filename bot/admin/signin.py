@@ -54,14 +54,12 @@ def _id(code: str) -> str:
 
 def register(store: Store, code: str, now: datetime) -> None:
     """Make `code` valid once (idempotent: every worker registers the same code)."""
-    store.db["settings"].update_one(
-        {"_id": _id(code)}, {"$setOnInsert": {"expires": now + CODE_TTL}}, upsert=True
-    )
+    store.settings.put_new(_id(code), {"expires": now + CODE_TTL})
 
 
 def redeem(store: Store, code: str, now: datetime) -> bool:
     """Spend `code`: true exactly once for a registered, unexpired code."""
-    doc = store.db["settings"].find_one_and_delete({"_id": _id(code)})
+    doc = store.settings.take(_id(code))
     expires = doc.get("expires") if doc else None
     if expires is None:
         return False

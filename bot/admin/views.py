@@ -192,7 +192,7 @@ def blueprint(services: Services) -> Blueprint:
             limit=500,
         )
         choices = {
-            name: sorted(str(v) for v in services.store.learners.distinct(path) if v)
+            name: sorted(str(v) for v in services.store.learners.values(path) if v)
             for name, path in (
                 ("roles", "profile.role"),
                 ("managers", "profile.manager"),

@@ -12,7 +12,7 @@ datetimes to and from naive UTC), calling a generic function on every string of 
 learner's 200 remembered message ids. `install()` replaces those walkers with versions
 that return strings and numbers in place and recurse only into plain dicts and lists,
 handing every other type to mongomock's own walker: same results, about a third of the
-time. (Expiry of TTL indexes runs from the clock: see `bot/durable.py`.)
+time. (Expiry of TTL indexes runs from the clock: see `bot/store/durable/`.)
 """
 
 from __future__ import annotations

@@ -88,6 +88,12 @@ class Jobs:
         """The job document (for status pages and tests)."""
         return self.collection.find_one({"_id": job_id})
 
+    def waiting_for(self, key: str) -> list[dict[str, Any]]:
+        """The learner's jobs not yet done (pending or running), for the learner page."""
+        return list(
+            self.collection.find({"data.learner": key, "status": {"$in": ["pending", "running"]}})
+        )
+
     def next_due(self) -> datetime | None:
         """When the earliest pending job is due (the console's `/wait` jumps there)."""
         found = list(self.collection.find({"status": "pending"}).sort("due", 1).limit(1))
