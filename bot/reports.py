@@ -237,8 +237,12 @@ class Reports:
         channel: str | None = None,
         search: str | None = None,
         limit: int = 1000,
+        after: tuple[str, str] | None = None,
+        by_key: bool = False,
     ) -> list[dict[str, Any]]:
-        """Learner × course rows for the learner table, the API and exports."""
+        """Learner × course rows for the learner table, the API and exports. `by_key`: in
+        (learner key, course) order, which never changes for a row, so the API's pages
+        (`after`: past this key and course) neither skip nor repeat rows as learners come."""
         match: dict[str, Any] = {}
         for name, value in (("status", status), ("role", role), ("manager", manager)):
             if value:
@@ -252,11 +256,17 @@ class Reports:
                 {"key": {"$regex": pattern, "$options": "i"}},
             ]
         stages = self._row_stages(now, course)
+        if after is not None:
+            stages.insert(0, {"$match": {"_id": {"$gte": after[0]}}})  # the index does most
+            key, course_id = after
+            past = [{"key": {"$gt": key}}, {"key": key, "course": {"$gt": course_id}}]
+            match["$and"] = [{"$or": past}]
         if match:
             stages.append({"$match": match})
+        order = {"key": 1, "course": 1} if by_key else {"name": 1, "key": 1, "course": 1}
         stages += [
             {"$project": {"newest_cert": 0, "quizzes": 0, "completed_ids": 0}},
-            {"$sort": {"name": 1, "key": 1, "course": 1}},
+            {"$sort": order},
             {"$limit": limit},
         ]
         return list(self.learners.aggregate(stages))
