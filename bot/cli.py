@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 
 
 def _logging(verbose: bool = False) -> None:
@@ -34,7 +34,18 @@ def _owned(open_store):
         ) from None
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command refuses a bad setting (`ConfigError`) with one clear line, not a
+    traceback: the message names the setting and the fix."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="trainbot")
 def main() -> None:
     """Trainbot: short training courses on WhatsApp, Slack and the web."""

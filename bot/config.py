@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
 DEFAULT_DATA_DIR = Path("data")  # the embedded store's directory when DATA_DIR is unset
 IN_MEMORY = ":memory:"  # DATA_DIR value for a throwaway store (nothing survives the process)
+
+
+class ConfigError(ValueError):
+    """A setting the bot refuses to start with (the message names it and the fix)."""
 
 
 def _switch(value: str) -> bool | None:
@@ -53,6 +58,8 @@ class Config:
     # None: on only when `trainbot serve` binds to loopback (see `simulator_for`)
     simulator: bool | None = None
     content_check_seconds: float = 2.0
+    webhook_urls: tuple[str, ...] = ()  # outgoing webhooks' receivers (bot/webhooks.py)
+    webhook_secret: str = ""  # signs them (`Trainbot-Signature`)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +89,8 @@ class Config:
             admin_token=get("ADMIN_TOKEN"),
             metrics_token=get("METRICS_TOKEN"),
             simulator=_switch(get("SIMULATOR")),
+            webhook_urls=_webhook_urls(get("WEBHOOK_URLS"), get("WEBHOOK_SECRET")),
+            webhook_secret=get("WEBHOOK_SECRET"),
             extra={k: v for k, v in values.items() if v is not None},
         )
 
@@ -129,3 +138,20 @@ def _data_dir(value: str) -> Path | None:
     if value == IN_MEMORY:
         return None
     return Path(value) if value else DEFAULT_DATA_DIR
+
+
+def _webhook_urls(value: str, secret: str) -> tuple[str, ...]:
+    """WEBHOOK_URLS: comma-separated http(s) URLs. Anything else is refused at start, as is a
+    URL without WEBHOOK_SECRET: a receiver could not tell our events from anyone's."""
+    urls = tuple(filter(None, (part.strip() for part in value.split(","))))
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            ok = False
+        if not ok:
+            raise ConfigError(f"WEBHOOK_URLS: {url!r} is not an http:// or https:// URL")
+    if urls and not secret:
+        raise ConfigError("WEBHOOK_URLS is set but WEBHOOK_SECRET is not: set a long random secret")
+    return urls

@@ -19,6 +19,7 @@ from bot.engagement import Engagement, build_engagement
 from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
+from bot.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Services:
     conversations: Conversations
     engagement: Engagement | None = None
     limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
+    webhooks: Webhooks | None = None  # outgoing webhooks (bot/webhooks.py)
     guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
 
     def __post_init__(self) -> None:
@@ -97,6 +99,9 @@ def build_services(
         from bot.channels.slack_notify import SlackNotifier
 
         engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
+    webhooks = Webhooks(store.db, config.webhook_urls, config.webhook_secret, clock)
+    webhooks.ensure_indexes()
+    engagement.webhooks = webhooks
     config.log_channels()
     limits = limits_for(config)
-    return Services(config, store, library, outbox, conversations, engagement, limits)
+    return Services(config, store, library, outbox, conversations, engagement, limits, webhooks)
