@@ -146,13 +146,13 @@ def blueprint(services: Services) -> Blueprint:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}")
         limit = page_limit()
         cursor = request.args.get("cursor")
-        key, course = decode_cursor(cursor, 2) if cursor else (None, None)
+        after = decode_cursor(cursor, 2) if cursor else None
         rows = reports.learner_rows(
             services.conversations.clock(),
             course=request.args.get("course") or None,
             status=status,
             limit=limit + 1,
-            after=(key, course) if key is not None and course is not None else None,
+            after=(after[0], after[1]) if after else None,
             by_key=True,
         )
         return paged(rows, limit, lambda row: (row["key"], row["course"]))
