@@ -108,6 +108,20 @@ def _of_course(certs: Any, course_id: Any) -> dict:
     return {"$filter": {"input": certs, "as": "c", "cond": {"$eq": ["$$c.course", course_id]}}}
 
 
+def _first_learners(course_id: str | None, rows: int) -> list[dict[str, Any]]:
+    """The learners that can hold the first `rows` rows in key order, when nothing but the
+    course filters rows: only learners with a row (enrolled in the course, or in any), so each
+    gives one at least; `rows + 1` of them, as the first (a page's cursor learner) may have
+    none left. Without this, every page computed every learner's rows (10,000 learners in
+    pages of 1,000: 38 s, quadratic in the walk)."""
+    enrolled = {f"progress.{course_id}": {"$exists": True}} if course_id else {}
+    return [
+        {"$match": enrolled or {"progress": {"$nin": [None, {}]}}},
+        {"$sort": {"_id": 1}},
+        {"$limit": rows + 1},
+    ]
+
+
 def _count(condition: dict[str, Any] | str) -> dict[str, Any]:
     """`$sum` of 1 where `condition` (an expression, or a boolean field such as `"$valid"`)."""
     return {"$sum": {"$cond": [condition, 1, 0]}}
@@ -256,6 +270,8 @@ class Reports:
                 {"key": {"$regex": pattern, "$options": "i"}},
             ]
         stages = self._row_stages(now, course)
+        if by_key and not match:  # every learner left has a row: cut before the heavy stages
+            stages[:0] = _first_learners(course, limit)
         if after is not None:
             stages.insert(0, {"$match": {"_id": {"$gte": after[0]}}})  # the index does most
             key, course_id = after
