@@ -73,7 +73,9 @@ def page_limit() -> int:
     return int(limit)
 
 
-def paged(rows: list[dict[str, Any]], limit: int, position: Callable[[dict], Sequence[str]]):
+def paged(
+    rows: list[dict[str, Any]], limit: int, position: Callable[[dict], Sequence[str]]
+) -> Response:
     """The JSON array of the first `limit` of `rows` (fetched as `limit + 1`, to know whether
     more follow), with `Link: <…>; rel="next"` and `X-Next-Cursor` when they do."""
     response = jsonify([{k: plain(v) for k, v in row.items()} for row in rows[:limit]])
