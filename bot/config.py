@@ -33,6 +33,7 @@ from bot.settings import (
     SlackSettings,
     StoreSettings,
     TwilioSettings,
+    WebhookSettings,
     WebSettings,
 )
 
@@ -82,6 +83,7 @@ class Config(
     SlackSettings,
     OpenAISettings,
     EngagementSettings,
+    WebhookSettings,
     BaseSettings,
 ):
     """Every setting the bot reads; see the README's configuration table."""

@@ -27,6 +27,7 @@ from bot.notify import EmailNotifier, ManagerNotifier
 from bot.outbox import Outbox, mask
 from bot.store import Store
 from bot.store.jobs import Handler, Job, Jobs
+from bot.webhooks import Webhooks
 from flows.awards import award_of
 from flows.course import Course
 from flows.digest import build_digests, digest_text
@@ -71,6 +72,7 @@ class Engagement:
         self.overdue_after = overdue_after
         self.course_channels = dict(course_channels or {})
         self.credentials = credentials  # each certificate is also an Open Badges credential
+        self.webhooks: Webhooks | None = None  # outgoing webhooks, wired by build_services
 
     # --- hooks called by Conversations -------------------------------------------------
 
@@ -90,9 +92,20 @@ class Engagement:
 
     def on_effect(self, key: str, effect: Effect, done: str | None = None) -> None:
         """Issue or re-send certificates (`done`: the pending effect this performs)."""
+        if isinstance(effect, CourseCompleted):
+            self._completed_event(key, effect.course_id)
         if isinstance(effect, CourseCompleted | SendCertificate):
             just_completed = isinstance(effect, CourseCompleted)
             self.send_certificate(key, effect.course_id, just_completed, done)
+
+    def _completed_event(self, key: str, course_id: str) -> None:
+        """Record the `course.completed` webhook before the effect is done (so a crash
+        performs it again; the event's stable id keeps it one)."""
+        learner = from_doc(key, self.store.load(key))
+        course = self.library.current().get(course_id)
+        completed_at = learner.progress_in(course_id).completed_at
+        if self.webhooks is not None and course is not None and completed_at is not None:
+            self.webhooks.course_completed(key, learner.name, course, completed_at)
 
     # --- reminders ----------------------------------------------------------------------
 
@@ -176,6 +189,9 @@ class Engagement:
         cert = self.certificates.issue(key, learner.name, course, completed_at, now)
         if cert is None:
             return
+        if self.webhooks is not None and not cert.get("revoked"):
+            pdf, page = self.certificates.pdf_url(cert), self.certificates.verify_url(cert)
+            self.webhooks.certificate_issued(cert, pdf, page)
         if cert.get("revoked"):
             self.conversations.queue(
                 key, [Reply(say("certificate_revoked", course, course=course.title))], done

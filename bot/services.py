@@ -22,6 +22,7 @@ from bot.engagement import Engagement, build_engagement
 from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
+from bot.webhooks import Webhooks
 
 __all__ = ["Services", "build_services", "connect_store", "senders_for"]  # senders_for: moved
 
@@ -57,6 +58,7 @@ class Services:
     conversations: Conversations
     engagement: Engagement | None = None
     limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
+    webhooks: Webhooks | None = None  # outgoing webhooks (bot/webhooks.py)
     guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
 
     def __post_init__(self) -> None:
@@ -86,6 +88,10 @@ def build_services(
     engagement = build_engagement(config, store, library, conversations, outbox, clock)
     for channel in enabled(config):  # e.g. managers named by a Slack id get digests as DMs
         engagement.notifiers = (*engagement.notifiers, *channel.load().notifiers(outbox))
+    secret = config.webhook_secret.get_secret_value()
+    webhooks = Webhooks(store.webhooks, config.webhook_urls, secret, clock)
+    webhooks.ensure_indexes()
+    engagement.webhooks = webhooks
     config.log_channels()
     limits = limits_for(config)
-    return Services(config, store, library, outbox, conversations, engagement, limits)
+    return Services(config, store, library, outbox, conversations, engagement, limits, webhooks)

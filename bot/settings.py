@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
 IN_MEMORY = ":memory:"  # DATA_DIR value for a throwaway store (nothing survives the process)
@@ -204,6 +212,38 @@ class EngagementSettings(BaseModel):
         return channels
 
 
+class WebhookSettings(BaseModel):
+    """Outgoing webhooks (bot/webhooks.py): the receivers, and the secret that signs them."""
+
+    webhook_secret: SecretStr = Field(SecretStr(""), description="a long random secret")
+    webhook_urls: tuple[str, ...] = Field(
+        (), description="http:// or https:// URLs separated by commas, with WEBHOOK_SECRET set"
+    )
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _urls(cls, value: Any, info: ValidationInfo) -> Any:
+        """Comma-separated http(s) URLs; refused without a secret (a receiver could not tell
+        our events from anyone's). The secret is declared first so it is read already."""
+        urls = (
+            tuple(filter(None, (u.strip() for u in value.split(","))))
+            if isinstance(value, str)
+            else value
+        )
+        for url in urls:
+            try:
+                parts = urlsplit(url)
+                ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                ok = False
+            if not ok:
+                raise ValueError("not an http:// or https:// URL")
+        secret = info.data.get("webhook_secret")
+        if urls and not (secret and secret.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET is not set")
+        return urls
+
+
 SECTIONS: tuple[type[BaseModel], ...] = (
     StoreSettings,
     ContentSettings,
@@ -214,6 +254,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     SlackSettings,
     OpenAISettings,
     EngagementSettings,
+    WebhookSettings,
 )
 # Every environment variable the bot reads, by field name.
 VARIABLES: dict[str, str] = {

@@ -38,6 +38,7 @@ from bot.admin.auth import (
 )
 from bot.admin.exports import KINDS, rows_for, to_csv, to_json
 from bot.admin.preview import previews
+from bot.admin.webhook_views import add_routes as add_webhook_routes
 from bot.outbox import reply_from_doc
 from bot.render import to_html
 from bot.reports import ANSWER_MODES, STATUSES, Reports
@@ -318,6 +319,8 @@ def blueprint(services: Services) -> Blueprint:
             flash(str(exc), "error")
         else:
             flash("Done: the learner's queue is moving again.", "ok")
+
+    add_webhook_routes(bp, services)
 
     @bp.post("/certificates/<code>/revoke")
     def revoke(code: str):

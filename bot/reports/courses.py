@@ -24,6 +24,20 @@ from flows.course import Catalog, Course
 from flows.state import QUIZ_PASSED
 
 
+def _first_learners(course_id: str | None, rows: int) -> list[dict[str, Any]]:
+    """The learners that can hold the first `rows` rows in key order, when nothing but the
+    course filters rows: only learners with a row (enrolled in the course, or in any), so each
+    gives one at least; `rows + 1` of them, as the first (a page's cursor learner) may have
+    none left. Without this, every page computed every learner's rows (10,000 learners in
+    pages of 1,000: 38 s, quadratic in the walk)."""
+    enrolled = {f"progress.{course_id}": {"$exists": True}} if course_id else {}
+    return [
+        {"$match": enrolled or {"progress": {"$nin": [None, {}]}}},
+        {"$sort": {"_id": 1}},
+        {"$limit": rows + 1},
+    ]
+
+
 @dataclass(frozen=True)
 class CourseReport:
     """The overview figures for one course (rates in percent, None when undefined)."""
@@ -133,8 +147,12 @@ class CourseFigures(ReportsBase):
         channel: str | None = None,
         search: str | None = None,
         limit: int = 1000,
+        after: tuple[str, str] | None = None,
+        by_key: bool = False,
     ) -> list[dict[str, Any]]:
-        """Learner × course rows for the learner table, the API and exports."""
+        """Learner × course rows for the learner table, the API and exports. `by_key`: in
+        (learner key, course) order, which never changes for a row, so the API's pages
+        (`after`: past this key and course) neither skip nor repeat rows as learners come."""
         match: dict[str, Any] = {}
         for name, value in (("status", status), ("role", role), ("manager", manager)):
             if value:
@@ -148,11 +166,19 @@ class CourseFigures(ReportsBase):
                 {"key": {"$regex": pattern, "$options": "i"}},
             ]
         stages = self._row_stages(now, course)
+        if by_key and not match:  # every learner left has a row: cut before the heavy stages
+            stages[:0] = _first_learners(course, limit)
+        if after is not None:
+            stages.insert(0, {"$match": {"_id": {"$gte": after[0]}}})  # the index does most
+            key, course_id = after
+            past = [{"key": {"$gt": key}}, {"key": key, "course": {"$gt": course_id}}]
+            match["$and"] = [{"$or": past}]
         if match:
             stages.append({"$match": match})
+        order = {"key": 1, "course": 1} if by_key else {"name": 1, "key": 1, "course": 1}
         stages += [
             {"$project": {"newest_cert": 0, "quizzes": 0, "completed_ids": 0}},
-            {"$sort": {"name": 1, "key": 1, "course": 1}},
+            {"$sort": order},
             {"$limit": limit},
         ]
         return list(self.learners.pipeline(stages))

@@ -31,6 +31,7 @@ from bot.store.problems import Problems
 from bot.store.questions import Questions
 from bot.store.settings import Settings
 from bot.store.signing_keys import SigningKeys
+from bot.store.webhooks import WebhookDeliveries
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Store:
         self.jobs = Jobs(self.db)
         self.certificates = CertificateRecords(self.db)
         self.signing_keys = SigningKeys(self.db)
+        self.webhooks = WebhookDeliveries(self.db)
         self.audit = Audit(self.db)
         self.settings = Settings(self.db)
         # learners
