@@ -53,6 +53,9 @@ class Config:
     # None: on only when `trainbot serve` binds to loopback (see `simulator_for`)
     simulator: bool | None = None
     content_check_seconds: float = 2.0
+    xapi_endpoint: str = ""  # a learning record store's xAPI base URL; unset: no statements
+    xapi_key: str = ""
+    xapi_secret: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +85,9 @@ class Config:
             admin_token=get("ADMIN_TOKEN"),
             metrics_token=get("METRICS_TOKEN"),
             simulator=_switch(get("SIMULATOR")),
+            xapi_endpoint=get("XAPI_ENDPOINT"),
+            xapi_key=get("XAPI_KEY"),
+            xapi_secret=get("XAPI_SECRET"),
             extra={k: v for k, v in values.items() if v is not None},
         )
 

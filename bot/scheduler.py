@@ -23,6 +23,8 @@ def jobs(services: Services) -> dict[str, Callable[[], object]]:
     named["effects"] = services.conversations.perform_due
     if services.engagement is not None:
         named["engagement"] = services.engagement.run_due
+    if services.xapi is not None:
+        named["xapi"] = services.xapi.send_due
     if (engine := services.store.engine) is not None:
         named["store"] = lambda: engine.upkeep(services.outbox.clock())
     return named

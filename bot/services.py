@@ -19,6 +19,7 @@ from bot.engagement import Engagement, build_engagement
 from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
+from bot.xapi_queue import XapiQueue
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Services:
     conversations: Conversations
     engagement: Engagement | None = None
     limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
+    xapi: XapiQueue | None = None  # statements to a learning record store (XAPI_ENDPOINT)
     guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
 
     def __post_init__(self) -> None:
@@ -97,6 +99,29 @@ def build_services(
         from bot.channels.slack_notify import SlackNotifier
 
         engagement.notifiers = (*engagement.notifiers, SlackNotifier(outbox))
+    conversations.xapi = build_xapi(config, store, library, clock)
     config.log_channels()
     limits = limits_for(config)
-    return Services(config, store, library, outbox, conversations, engagement, limits)
+    services = Services(config, store, library, outbox, conversations, engagement, limits)
+    services.xapi = conversations.xapi
+    return services
+
+
+def build_xapi(
+    config: Config, store: Store, library: Library, clock: Callable[[], datetime]
+) -> XapiQueue | None:
+    """The xAPI statement queue when XAPI_ENDPOINT is set (else one log line)."""
+    if not config.xapi_endpoint:
+        log.info("xapi: off (set XAPI_ENDPOINT, XAPI_KEY, XAPI_SECRET to send statements)")
+        return None
+    xapi = XapiQueue(
+        store,
+        library,
+        config.xapi_endpoint,
+        config.xapi_key,
+        config.xapi_secret,
+        config.public_base_url,
+        clock,
+    )
+    xapi.ensure_indexes()
+    return xapi

@@ -79,7 +79,10 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         )
     security.install(app)
     instrument(
-        app, lambda: services.store.pending_count(), config.metrics_token or config.admin_token
+        app,
+        lambda: services.store.pending_count(),
+        config.metrics_token or config.admin_token,
+        services.xapi.sample if services.xapi is not None else None,
     )
 
     @app.errorhandler(PyMongoError)
