@@ -10,7 +10,8 @@ queue in `bot/xapi_queue.py` unable to lose or duplicate one. Nothing here does 
 The actor is an account on `PUBLIC_BASE_URL` named by an opaque id (a UUIDv5 of the
 learner key under a random salt kept in the store), so no statement, id or registration
 carries a phone number, a Slack id or an e-mail address, and the ids cannot be reversed by
-hashing every phone number.
+hashing every phone number; phone numbers and e-mail addresses in written answers are
+masked as in the logs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.observability import redact
 from flows.course import Catalog, Course
 from flows.state import FINAL, QUIZ, QUIZ_FAILED, QUIZ_PASSED, Learner, QuizAttempt
 
@@ -147,7 +149,8 @@ class Statements:
         found = []
         for answer in attempt.answers:
             question = self._question(course_id, course, attempt.session_id, answer.question_id)
-            response = answer.given if not answer.picked else "[,]".join(answer.picked)
+            # a written answer may quote a phone number or an e-mail address: masked
+            response = "[,]".join(answer.picked) if answer.picked else redact(answer.given)
             result = {"response": response, "success": answer.correct}
             found.append(
                 self._make(

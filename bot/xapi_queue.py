@@ -9,8 +9,8 @@ process that dies before recording leaves the effect to be performed again.
 `XAPI_ENDPOINT/statements`. A statement leaves the queue only when the LRS has it: 200 or
 204, or 409 (a statement with that id is already stored: a resend after a lost answer).
 While the LRS is down or refuses our credentials nothing leaves the queue and the sender
-waits, backing off up to ten minutes; a statement the LRS rejects as invalid (400) is set
-aside as `rejected` with the LRS's reason, counted, and shown on the admin overview.
+waits, backing off up to ten minutes; a statement the LRS rejects as invalid (400, 422) is
+set aside as `rejected` with the LRS's reason, counted, and shown on the admin overview.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ BATCH = 50  # statements per POST
 TIMEOUT = 10.0  # seconds per request to the LRS
 BACKOFF_FIRST, BACKOFF_MAX = 10.0, 600.0  # seconds between tries while the LRS is down
 PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+INVALID = (400, 422)  # the LRS says a statement is malformed (ralph answers 422)
 
 
 class XapiQueue:
@@ -135,7 +136,7 @@ class XapiQueue:
     def _deliver(self, batch: list[dict[str, Any]]) -> int | None:
         """Post one batch; the count the LRS took, or None when it could not be reached
         (the batch waits). A batch the LRS refuses as a whole (an id it holds with other
-        content: 409; one invalid statement: 400) is sent again one statement at a time,
+        content: 409; one invalid statement: 400 or 422) is sent again one statement at a time,
         so one bad statement never holds the others."""
         ids = [d["_id"] for d in batch]
         try:
@@ -157,7 +158,7 @@ class XapiQueue:
             self.state.update_one({"_id": "sender"}, {"$set": {"failures": 0}}, upsert=True)
             return len(ids)
         reason = f"HTTP {status}: {response.data[:300].decode('utf-8', 'replace')}"
-        if status in (400, 409) and len(batch) > 1:
+        if (status == 409 or status in INVALID) and len(batch) > 1:
             taken = 0
             for doc in batch:
                 one = self._deliver([doc])
@@ -165,7 +166,7 @@ class XapiQueue:
                     return None
                 taken += one
             return taken
-        if status == 400:
+        if status in INVALID:
             self.statements.update_one(
                 {"_id": ids[0]}, {"$set": {"status": REJECTED, "error": reason}}
             )

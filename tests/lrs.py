@@ -50,14 +50,23 @@ class Lrs:
     endpoint: str
     folder: Path
 
-    def statements(self, agent: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every statement stored (about `agent`), read back through GET /xAPI/statements,
-        following the `more` links."""
-        http = urllib3.PoolManager()
-        headers = {
+    def post(self, statements: list[dict[str, Any]]) -> int:
+        """Store statements directly (as another system would); the HTTP status."""
+        response = urllib3.PoolManager().request(
+            "POST", f"{self.endpoint}/statements", json=statements, headers=self._headers()
+        )
+        return response.status
+
+    def _headers(self) -> dict[str, str]:
+        return {
             "X-Experience-API-Version": "1.0.3",
             **urllib3.make_headers(basic_auth=f"{KEY}:{SECRET}"),
         }
+
+    def statements(self, agent: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every statement stored (about `agent`), read back through GET /xAPI/statements,
+        following the `more` links."""
+        http, headers = urllib3.PoolManager(), self._headers()
         fields = {"limit": "100", **({"agent": json.dumps(agent)} if agent else {})}
         url = f"{self.endpoint}/statements"
         found: list[dict[str, Any]] = []

@@ -16,12 +16,16 @@ import pytest
 from bot.config import Config
 from bot.services import Services, build_services
 from bot.store import Store
+from bot.web import create_app
 from bot.xapi import VERBS
+from bot.xapi_queue import PENDING
 from flows.events import Inbound, Reply
 from tests.conftest import FakeClock, fresh_data_dir
 from tests.lrs import KEY, SECRET, Lrs, free_port, running_lrs
+from tests.test_admin import login
 
 BASE = "https://train.example.com"
+ADMIN = "xapi-admin-token"
 LEARNER = "whatsapp:+15551234567"
 COURSE = {
     "course.yaml": """title: Tiny Course
@@ -76,6 +80,7 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def bot(content: Path, endpoint: str, data_dir: str, clock: FakeClock) -> Services:
     settings = {"PUBLIC_BASE_URL": BASE, "XAPI_KEY": KEY, "XAPI_SECRET": SECRET}
+    settings["ADMIN_TOKEN"] = ADMIN
     config = Config.from_env({**settings, "XAPI_ENDPOINT": endpoint}, None)
     config = replace(config, content_dir=content)
     store = Store.connect(None, data_dir=Path(data_dir))
@@ -144,6 +149,13 @@ def test_statements_wait_for_the_lrs_through_a_restart_and_arrive_exactly_once(
     down = services.xapi.status()
     assert down["waiting"] > 0 and down["failures"] == 1
     assert "127.0.0.1" in down["last_error"] or "Connection" in down["last_error"]
+    client = create_app(services.config, services).test_client()
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN}"}).text
+    assert f'trainbot_xapi_statements{{status="pending"}} {down["waiting"]}.0' in metrics
+    assert 'trainbot_xapi_failures_total{reason="unreachable"}' in metrics
+    login(client, ADMIN)
+    overview = client.get("/admin").text
+    assert f"xAPI: {down['waiting']} statement(s) waiting" in overview and "last error" in overview
     services.store.close()
 
     restarted = bot(content, endpoint, data_dir, clock)  # the same DATA_DIR: nothing lost
@@ -161,3 +173,29 @@ def test_statements_wait_for_the_lrs_through_a_restart_and_arrive_exactly_once(
     restarted.store.close()
     assert len(stored) == down["waiting"] == len({s["id"] for s in stored})
     assert after["waiting"] == 0 and after["failures"] == 0
+
+
+def test_a_statement_the_lrs_rejects_holds_no_other_and_a_known_id_counts_as_sent(
+    lrs: Lrs, content: Path
+) -> None:
+    clock = FakeClock()
+    services = bot(content, lrs.endpoint, fresh_data_dir(), clock)
+    assert services.xapi is not None
+    services.conversations.handle(Inbound(LEARNER, "whatsapp", text="start tiny training"))
+    good = services.xapi.statements.find_one({"status": PENDING})["statement"]
+    known = {**good, "id": "0b8e2f4e-7d1c-4a57-9a53-3c0d5f1e9a01"}
+    assert lrs.post([{**known, "result": {"response": "an earlier version"}}]) == 200
+    broken = {k: v for k, v in good.items() if k != "actor"}
+    broken["id"] = "0b8e2f4e-7d1c-4a57-9a53-3c0d5f1e9a02"
+    for doc in (known, broken):  # queued as if derived: one the LRS holds, one invalid
+        services.xapi.statements.insert_one(
+            {"_id": doc["id"], "statement": doc, "status": PENDING, "created_at": clock()}
+        )
+    waiting = services.xapi.status()["waiting"]
+    assert services.xapi.send_due() == waiting - 1
+    status = services.xapi.status()
+    services.store.close()
+    assert status["waiting"] == 0 and status["rejected"] == 1 and status["failures"] == 0
+    assert "HTTP 422" in status["last_error"] and "actor" in status["last_error"]
+    ids = {s["id"] for s in lrs.statements()}
+    assert known["id"] in ids and broken["id"] not in ids and good["id"] in ids
