@@ -1,16 +1,18 @@
 """The durable queue of xAPI statements and the clock job that sends them (issue 20).
 
-`record(key)` derives the learner's statements (`bot/xapi.py`) and inserts those not yet
+`record(key)` derives the learner's statements (`bot/xapi.py`) and queues those never
 queued, keyed by their UUIDv5 id: recording twice, from two processes, or after a crash
-adds nothing twice. It runs as a committed effect of every turn (`Conversations`), so a
-process that dies before recording leaves the effect to be performed again.
+sends nothing twice (at worst a statement again, which the LRS keeps once). It runs as a
+committed effect of every turn (`Conversations`), so a process that dies before recording
+leaves the effect to be performed again.
 
 `send_due()` (the clock's `xapi` job) posts the oldest waiting statements in batches to
-`XAPI_ENDPOINT/statements`. A statement leaves the queue only when the LRS has it: 200 or
-204, or 409 (a statement with that id is already stored: a resend after a lost answer).
-While the LRS is down or refuses our credentials nothing leaves the queue and the sender
-waits, backing off up to ten minutes; a statement the LRS rejects as invalid (400, 422) is
-set aside as `rejected` with the LRS's reason, counted, and shown on the admin overview.
+`XAPI_ENDPOINT/statements`. A statement leaves the queue (is deleted) only when the LRS
+has it: 200 or 204, or 409 (a statement with that id is already stored: a resend after a
+lost answer). While the LRS is down or refuses our credentials nothing leaves the queue
+and the sender waits, backing off up to ten minutes; a statement the LRS rejects as
+invalid (400, 422) is set aside as `rejected` with the LRS's reason, counted, and shown
+on the admin overview.
 """
 
 from __future__ import annotations
@@ -37,13 +39,14 @@ log = logging.getLogger(__name__)
 BATCH = 50  # statements per POST
 TIMEOUT = 10.0  # seconds per request to the LRS
 BACKOFF_FIRST, BACKOFF_MAX = 10.0, 600.0  # seconds between tries while the LRS is down
-PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+PENDING, REJECTED = "pending", "rejected"
 INVALID = (400, 422)  # the LRS says a statement is malformed (ralph answers 422)
 
 
 class XapiQueue:
-    """The `xapi_statements` collection (one document per statement, `_id` its id) and
-    `xapi_state` (the actor-id salt, the sender's backoff and last error)."""
+    """The `xapi_statements` collection (one document per waiting statement, `_id` its
+    id), `xapi_recorded` (per learner, the ids ever queued) and `xapi_state` (the actor-id
+    salt, the sender's backoff and last error)."""
 
     def __init__(
         self,
@@ -60,7 +63,8 @@ class XapiQueue:
         self.url = endpoint.rstrip("/") + "/statements"
         self.base_url = base_url
         self.clock = clock
-        self.statements = store.db["xapi_statements"]
+        self.statements = store.db["xapi_statements"]  # waiting (and rejected) statements
+        self.recorded = store.db["xapi_recorded"]  # per learner: the ids ever queued
         self.state = store.db["xapi_state"]
         self.headers = {
             "Content-Type": "application/json",
@@ -87,7 +91,12 @@ class XapiQueue:
     # --- recording ----------------------------------------------------------------------
 
     def record(self, key: str) -> int:
-        """Queue the learner's statements not queued yet; how many were new."""
+        """Queue the learner's statements not queued before; how many were new.
+
+        What was queued is remembered per learner (one document read by id), so recording
+        costs the same however long the queue's history, and sent statements can leave
+        the queue. Dying between the two writes below only makes the next recording queue
+        some statements again: the LRS keeps one statement per id."""
         learner = from_doc(key, self.store.load(key))
         certificates = list(self.store.db["certificates"].find({"learner": key}))
         learner_id = self.learner_id(key)
@@ -95,24 +104,17 @@ class XapiQueue:
         found = Statements(self.base_url, learner_id).all(
             learner, self.library.current(), certificates, now
         )
-        ids = [s["id"] for s in found]
-        queued = {d["_id"] for d in self.statements.find({"_id": {"$in": ids}}, {"_id": 1})}
-        new = [
-            {
-                "_id": s["id"],
-                "learner": learner_id,
-                "statement": s,
-                "status": PENDING,
-                "created_at": now,
-            }
-            for s in found
-            if s["id"] not in queued
-        ]
-        if new:
-            try:
-                self.statements.insert_many(new, ordered=False)
-            except BulkWriteError:  # another recorder queued some a moment ago: they stand
-                log.info("xapi: statements of %s were queued concurrently", mask(key))
+        known = set((self.recorded.find_one({"_id": learner_id}) or {}).get("ids", ()))
+        new = [s for s in found if s["id"] not in known]
+        if not new:
+            return 0
+        docs = [{"_id": s["id"], "statement": s, "status": PENDING, "created_at": now} for s in new]
+        try:
+            self.statements.insert_many(docs, ordered=False)
+        except BulkWriteError:  # another recorder queued some a moment ago: they stand
+            log.info("xapi: statements of %s were queued concurrently", mask(key))
+        ids = {"$addToSet": {"ids": {"$each": [s["id"] for s in new]}}}
+        self.recorded.update_one({"_id": learner_id}, ids, upsert=True)
         return len(new)
 
     # --- sending ------------------------------------------------------------------------
@@ -151,9 +153,7 @@ class XapiQueue:
             return None
         status = response.status
         if status in (200, 204) or (status == 409 and len(batch) == 1):
-            self.statements.update_many(
-                {"_id": {"$in": ids}}, {"$set": {"status": SENT, "sent_at": self.clock()}}
-            )
+            self.statements.delete_many({"_id": {"$in": ids}})
             XAPI_SENT.inc(len(ids))
             self.state.update_one({"_id": "sender"}, {"$set": {"failures": 0}}, upsert=True)
             return len(ids)
