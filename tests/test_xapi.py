@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.config import Config
+from bot.scheduler import jobs
 from bot.services import Services, build_services
 from bot.store import Store
 from bot.web import create_app
@@ -106,6 +107,7 @@ def test_a_learners_walk_reads_back_from_the_lrs_without_a_phone_number(
     clock = FakeClock()
     services = bot(content, lrs.endpoint, fresh_data_dir(), clock)
     assert services.xapi is not None
+    assert jobs(services)["xapi"] == services.xapi.send_due  # the clock sends every 10 s
     walk(services, clock)
     queued = services.xapi.status()["waiting"]
     assert services.xapi.send_due() == queued > 0
