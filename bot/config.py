@@ -35,6 +35,7 @@ from bot.settings import (
     TwilioSettings,
     WebhookSettings,
     WebSettings,
+    XapiSettings,
 )
 
 __all__ = ["DEFAULT_DATA_DIR", "IN_MEMORY", "SHIPPED_CONTENT", "Config", "ConfigError"]
@@ -84,6 +85,7 @@ class Config(
     OpenAISettings,
     EngagementSettings,
     WebhookSettings,
+    XapiSettings,
     BaseSettings,
 ):
     """Every setting the bot reads; see the README's configuration table."""

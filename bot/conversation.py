@@ -51,6 +51,7 @@ RETRY_PENDING = 300.0  # seconds a retry handed to a lane counts as pending (mon
 COMMIT_ATTEMPTS = 8
 EFFECT_STALE = timedelta(seconds=60)  # an effect still pending this long lost its performer
 SEEN = "Seen"  # the effect of every message: restart the learner's reminder ladder
+XAPI = "Xapi"  # the effect of every message with XAPI_ENDPOINT set: queue its statements
 EFFECTS: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (Ask, Grade, CourseCompleted, SendCertificate)
 }
@@ -84,6 +85,13 @@ Decide = Callable[[dict[str, Any]], tuple[list[Reply], dict[str, Any]] | None]
 """From the learner's current document: replies to queue and fields to set, or None."""
 
 
+class Recorder(Protocol):
+    """Queues a learner's xAPI statements from their current state
+    (`bot.xapi_queue.XapiQueue`)."""
+
+    def record(self, key: str) -> int: ...
+
+
 class Conflict(RuntimeError):
     """The learner's document kept changing under us; the message was not processed."""
 
@@ -107,6 +115,7 @@ class Conversations:
         self.background = background
         self.clock = clock
         self.engagement: Engagement | None = None  # wired by build_services
+        self.xapi: Recorder | None = None  # wired by build_services when XAPI_ENDPOINT is set
         self._retrying: dict[str, float] = {}  # learners handed to a lane by `deliver_due`
         self._retrying_lock = threading.Lock()
 
@@ -189,6 +198,8 @@ class Conversations:
         ]
         if self.engagement is not None:
             kept.append({"kind": SEEN})
+        if self.xapi is not None:
+            kept.append({"kind": XAPI})
         tag = inbound.message_id or uuid.uuid4().hex
         return [{"id": f"{tag}#{n}", "effect": e, "at": now} for n, e in enumerate(kept)]
 
@@ -198,12 +209,14 @@ class Conversations:
 
     def _perform(self, key: str, entry: Mapping[str, Any]) -> None:
         """Do one committed effect, then forget it (effects that queue replies forget it in
-        that same write; see the module's docstring)."""
+        that same write; see the module's docstring). Statements are queued again after a
+        course's effects, which may have issued a certificate, before the effect is
+        forgotten: nothing can be lost between the two."""
         effect_id, doc = entry["id"], entry["effect"]
         if doc["kind"] == SEEN:
             if self.engagement is not None:
                 self.engagement.seen(from_doc(key, self.store.load(key)))
-        else:
+        elif doc["kind"] != XAPI:  # an XAPI effect is the recording below
             effect = _effect(doc)
             if isinstance(effect, Ask):
                 self._answer(key, effect, effect_id)
@@ -211,6 +224,8 @@ class Conversations:
                 self._grade(key, effect)
             elif self.engagement is not None:
                 self.engagement.on_effect(key, effect, effect_id)
+        if self.xapi is not None and doc["kind"] not in (SEEN, "Ask", "Grade"):
+            self.xapi.record(key)
         self.store.effect_done(key, effect_id)
 
     def perform_due(self, stale: timedelta = EFFECT_STALE) -> int:

@@ -58,6 +58,15 @@ ASSISTANT_TOKENS = Counter("trainbot_assistant_tokens_total", "Model tokens used
 OUTBOX_PENDING = Gauge(
     "trainbot_outbox_learners_pending", "Learners with undelivered replies (sampled at scrape)"
 )
+XAPI_SENT = Counter("trainbot_xapi_statements_sent_total", "xAPI statements the LRS took")
+XAPI_FAILURES = Counter(
+    "trainbot_xapi_failures_total",
+    "Failed xAPI sends: the LRS unreachable or refusing us, or a statement rejected",
+    ["reason"],
+)
+XAPI_BACKLOG = Gauge(
+    "trainbot_xapi_statements", "xAPI statements not in the LRS (sampled at scrape)", ["status"]
+)
 
 # What must never reach a log whole, and what must stay readable. A phone number is a run
 # that starts with "+" (E.164, as learner keys and Twilio fields carry it, spacing and
@@ -121,7 +130,12 @@ def configure_logging(level: int = logging.INFO, json_lines: bool | None = None)
     logging.getLogger("twilio.http_client").setLevel(max(level, logging.WARNING))
 
 
-def instrument(app: Flask, pending: Callable[[], int], token: str) -> None:
+def instrument(
+    app: Flask,
+    pending: Callable[[], int],
+    token: str,
+    sample: Callable[[], None] | None = None,
+) -> None:
     """Request ids on every request and response, and `GET /metrics` for a scraper that
     sends `Authorization: Bearer <token>` (METRICS_TOKEN, else the admin token): the
     figures (traffic, failures, backlog) tell an attacker when and how hard to push."""
@@ -150,4 +164,6 @@ def instrument(app: Flask, pending: Callable[[], int], token: str) -> None:
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
         OUTBOX_PENDING.set(pending())
+        if sample is not None:  # gauges other parts set at scrape (the xAPI backlog)
+            sample()
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

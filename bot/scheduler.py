@@ -28,6 +28,8 @@ def jobs(services: Services) -> dict[str, Callable[[], object]]:
         named["engagement"] = services.engagement.run_due
     if services.webhooks is not None:
         named["webhooks"] = services.webhooks.run_due
+    if services.xapi is not None:
+        named["xapi"] = services.xapi.send_due
     if (engine := services.store.engine) is not None:
         named["store"] = lambda: engine.upkeep(services.outbox.clock())
     whatsapp = services.outbox.senders.get("whatsapp")

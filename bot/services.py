@@ -23,6 +23,7 @@ from bot.guard import FailureLimiter, Limits, limits_for
 from bot.outbox import Outbox, Sender
 from bot.store import Store
 from bot.webhooks import Webhooks
+from bot.xapi_queue import XapiQueue
 
 __all__ = ["Services", "build_services", "connect_store", "senders_for"]  # senders_for: moved
 
@@ -59,6 +60,7 @@ class Services:
     engagement: Engagement | None = None
     limits: Limits = field(default_factory=Limits)  # shared counters (see bot/guard.py)
     webhooks: Webhooks | None = None  # outgoing webhooks (bot/webhooks.py)
+    xapi: XapiQueue | None = None  # statements to a learning record store (XAPI_ENDPOINT)
     guard: FailureLimiter = field(init=False)  # webhooks' per-IP limit of failed signatures
 
     def __post_init__(self) -> None:
@@ -92,6 +94,37 @@ def build_services(
     webhooks = Webhooks(store.webhooks, config.webhook_urls, secret, clock)
     webhooks.ensure_indexes()
     engagement.webhooks = webhooks
+    conversations.xapi = build_xapi(config, store, library, clock)
     config.log_channels()
     limits = limits_for(config)
-    return Services(config, store, library, outbox, conversations, engagement, limits, webhooks)
+    return Services(
+        config,
+        store,
+        library,
+        outbox,
+        conversations,
+        engagement,
+        limits,
+        webhooks,
+        conversations.xapi,
+    )
+
+
+def build_xapi(
+    config: Config, store: Store, library: Library, clock: Callable[[], datetime]
+) -> XapiQueue | None:
+    """The xAPI statement queue when XAPI_ENDPOINT is set (else one log line)."""
+    if not config.xapi_endpoint:
+        log.info("xapi: off (set XAPI_ENDPOINT, XAPI_KEY, XAPI_SECRET to send statements)")
+        return None
+    xapi = XapiQueue(
+        store,
+        library,
+        config.xapi_endpoint,
+        config.xapi_key,
+        config.xapi_secret.get_secret_value(),
+        config.public_base_url,
+        clock,
+    )
+    xapi.ensure_indexes()
+    return xapi

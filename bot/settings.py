@@ -244,6 +244,16 @@ class WebhookSettings(BaseModel):
         return urls
 
 
+class XapiSettings(BaseModel):
+    """xAPI statements to a learning record store (bot/xapi.py, bot/xapi_queue.py)."""
+
+    xapi_endpoint: HttpUrl = Field(
+        "", description="the LRS's xAPI base URL, e.g. https://lrs.example.com/xAPI"
+    )
+    xapi_key: str = Field("", description="the LRS's Basic-auth key")
+    xapi_secret: SecretStr = Field(SecretStr(""), description="the LRS's Basic-auth secret")
+
+
 SECTIONS: tuple[type[BaseModel], ...] = (
     StoreSettings,
     ContentSettings,
@@ -255,6 +265,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     OpenAISettings,
     EngagementSettings,
     WebhookSettings,
+    XapiSettings,
 )
 # Every environment variable the bot reads, by field name.
 VARIABLES: dict[str, str] = {

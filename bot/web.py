@@ -81,6 +81,7 @@ def create_app(config: Config | None = None, services: Services | None = None) -
         app,
         lambda: services.store.pending_count(),
         (config.metrics_token or config.admin_token).get_secret_value(),
+        services.xapi.sample if services.xapi is not None else None,
     )
 
     @app.errorhandler(StoreError)

@@ -170,6 +170,7 @@ def blueprint(services: Services) -> Blueprint:
             content_errors=sum(not p.warning for p in services.library.problems),
             parked=len(services.store.parked_learners()),
             problems=services.store.open_problems(),
+            xapi=services.xapi.status() if services.xapi is not None else None,
         )
 
     # --- learners -----------------------------------------------------------------------

@@ -70,3 +70,7 @@ class CertificateRecords(Repository):
     def latest_of_course(self, course_id: str) -> dict[str, Any] | None:
         """The most recently issued certificate of a course."""
         return self.collection.find_one({"course": course_id}, sort=[("issued", -1)])
+
+    def of_learner(self, key: str) -> list[dict[str, Any]]:
+        """Every certificate a learner was issued."""
+        return list(self.collection.find({"learner": key}))

@@ -32,6 +32,7 @@ from bot.store.questions import Questions
 from bot.store.settings import Settings
 from bot.store.signing_keys import SigningKeys
 from bot.store.webhooks import WebhookDeliveries
+from bot.store.xapi import XapiRecorded, XapiState, XapiStatements
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class Store:
         self.certificates = CertificateRecords(self.db)
         self.signing_keys = SigningKeys(self.db)
         self.webhooks = WebhookDeliveries(self.db)
+        self.xapi_statements = XapiStatements(self.db)
+        self.xapi_recorded = XapiRecorded(self.db)
+        self.xapi_state = XapiState(self.db)
         self.audit = Audit(self.db)
         self.settings = Settings(self.db)
         # learners
