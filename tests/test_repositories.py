@@ -99,3 +99,68 @@ def test_jobs_audit_and_settings(store: Store):
     store.settings.put_new("signin:x", {"expires": T0 + timedelta(days=1)})  # idempotent
     assert store.settings.take("signin:x")["expires"].replace(tzinfo=T0.tzinfo) == T0
     assert store.settings.take("signin:x") is None  # spent once
+
+
+def test_signing_keys_one_per_generation_newest_signs(store: Store):
+    store.signing_keys.ensure_indexes()
+    assert store.signing_keys.current() is None
+    first = {"_id": "k1", "generation": 1, "public": {"x": "1"}, "private_pem": "secret"}
+    assert store.signing_keys.add(first)
+    assert not store.signing_keys.add({**first, "_id": "k1b"})  # the same generation: refused
+    assert store.signing_keys.add({**first, "_id": "k2", "generation": 2})
+    assert store.signing_keys.current()["_id"] == "k2"
+    assert "private_pem" not in store.signing_keys.get("k1")
+    assert store.signing_keys.get("k1", private=True)["private_pem"] == "secret"
+    assert [k["_id"] for k in store.signing_keys.public()] == ["k2", "k1"]
+    assert all("private_pem" not in k for k in store.signing_keys.public())
+
+
+def test_certificate_credentials_keep_the_first_signed(store: Store):
+    store.certificates.ensure_indexes()
+    cert = {"_id": "C1", "code": "C1", "learner": "k", "course": "c", "completed_at": T0}
+    assert store.certificates.insert_new({**cert, "issued": T0, "credential": None})
+    assert store.certificates.keep_credential("C1", "jwt-a") == "jwt-a"
+    assert store.certificates.keep_credential("C1", "jwt-b") == "jwt-a"  # a second signer
+    assert store.certificates.latest_of_course("c")["_id"] == "C1"
+    assert [c["_id"] for c in store.certificates.of_learner("k")] == ["C1"]
+
+
+def test_webhook_deliveries_recorded_once_claimed_once(store: Store):
+    hooks = store.webhooks
+    hooks.ensure_indexes()
+    record = {"url": "https://h.example/x", "status": "pending", "next_at": T0, "attempts": 0}
+    hooks.record("d1", {**record, "created": T0})
+    hooks.record("d1", {**record, "created": T0, "url": "changed"})  # recorded once
+    lease = timedelta(seconds=60)
+    claimed = hooks.claim(T0, ["https://h.example/x"], lease, "c1")
+    assert claimed is not None and claimed["attempts"] == 1 and claimed["url"] == record["url"]
+    assert hooks.claim(T0, ["https://h.example/x"], lease, "c2") is None  # leased
+    hooks.settle("d1", "stale", {"status": "delivered"})  # not this lease: ignored
+    hooks.settle("d1", "c1", {"status": "failed"})
+    assert [d["status"] for d in hooks.recent(10)] == ["failed"]
+    assert "body" not in hooks.recent(10)[0]
+    assert hooks.retry("d1", T0) and hooks.claim(T0, ["https://h.example/x"], lease, "c3")
+
+
+def test_xapi_queue_collections(store: Store):
+    store.xapi_statements.ensure_indexes()
+    docs = [
+        {"_id": f"s{n}", "status": "pending", "created_at": T0 + timedelta(seconds=n)}
+        for n in range(3)
+    ]
+    assert store.xapi_statements.add(docs)
+    assert not store.xapi_statements.add([docs[0], {**docs[2], "_id": "s9"}])  # s0 stands
+    assert [d["_id"] for d in store.xapi_statements.oldest("pending", 2)] == ["s0", "s1"]
+    store.xapi_statements.remove(["s0", "s1"])
+    store.xapi_statements.set_status("s2", "rejected", "HTTP 400")
+    assert store.xapi_statements.count({"status": "rejected"}) == 1
+    store.xapi_recorded.remember("L", ["s0", "s1"])
+    store.xapi_recorded.remember("L", ["s1", "s2"])
+    assert (
+        store.xapi_recorded.known("L") == {"s0", "s1", "s2"}
+        and store.xapi_recorded.known("M") == set()
+    )
+    salt = store.xapi_state.salt()
+    assert store.xapi_state.salt() == salt and len(salt) == 32
+    store.xapi_state.set_sender({"failures": 2})
+    assert store.xapi_state.sender()["failures"] == 2
