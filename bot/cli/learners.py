@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -24,6 +23,7 @@ def learners() -> None:
 @click.option("--invite", is_flag=True, help="invite new learners to their first course")
 def learners_import(path: Path, region: str | None, invite: bool) -> None:
     """Import a roster CSV (name, phone and/or slack, role, manager, course, timezone)."""
+    from datetime import UTC, datetime
 
     from bot import roster
     from bot.admin.actions import audit
