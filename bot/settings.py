@@ -87,7 +87,7 @@ class StoreSettings(BaseModel):
 
 
 class ContentSettings(BaseModel):
-    """The course folder and how often the running server looks for edits (bot/content.py)."""
+    """The course folder and how often the running server looks for edits (bot/content/)."""
 
     content_dir: Path = Field(SHIPPED_CONTENT, description="a course folder")
     content_check_seconds: float = Field(
@@ -153,7 +153,7 @@ class SlackSettings(BaseModel):
 
 
 class OpenAISettings(BaseModel):
-    """The model the assistant asks and how much it may spend (bot/assistant.py)."""
+    """The model the assistant asks and how much it may spend (bot/assistant/)."""
 
     openai_api_key: SecretStr = Field(SecretStr(""), description="an API key")
     openai_base_url: HttpUrl = Field("", description="an http(s) URL")
