@@ -81,6 +81,9 @@ def build_services(
         if hasattr(sender, "bind_store"):  # senders that remember channel addresses
             sender.bind_store(store)
     library = Library(config.content_dir, check_every=config.content_check_seconds)
+    for sender in senders.values():
+        if hasattr(sender, "bind_courses"):  # senders that word hints in a course's language
+            sender.bind_courses(lambda course_id: library.current().get(course_id))
     outbox = Outbox(
         store, senders, clock=clock, budgets=budgets(), combine_replies=library.combines_replies
     )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from flows.course import Catalog, Course
+from flows.messages_fr import COMMANDS_FR
 
 
 class Cmd(StrEnum):
@@ -102,6 +105,58 @@ _TIMEZONE = re.compile(r"^\s*(?:timezone|time zone)(?:\s+(\S+))?\s*$", re.IGNORE
 _SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")
 
 
+COMMAND_WORDS: dict[str, Mapping[str, tuple[str, ...]]] = {"fr": COMMANDS_FR}
+"""Command words of a course language beside English, by `Cmd` value: the message catalog's
+words for commands, so that a learner can type them in the language the course speaks."""
+
+
+@dataclass(frozen=True)
+class _Local:
+    """A language's command words, ready to match (accents folded away)."""
+
+    aliases: Mapping[str, Cmd]
+    section: re.Pattern[str]
+    timezone: re.Pattern[str]
+
+
+def fold(text: str) -> str:
+    """Text without accents ("précédent" → "precedent"), for people who do not type them."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", kept)
+
+
+def _prefixes(words: tuple[str, ...]) -> str:
+    return "|".join(r"\s+".join(map(re.escape, fold(normalize(w)).split())) for w in words)
+
+
+@lru_cache(maxsize=16)
+def _local(language: str) -> _Local | None:
+    """The command words of a language (`fr`, `fr-CA`); None for English or a language
+    without command words."""
+    words = COMMAND_WORDS.get(language.split("-")[0].lower())
+    if words is None:
+        return None
+    aliases = {
+        fold(normalize(word)): Cmd(name)
+        for name, said in words.items()
+        if name not in (Cmd.SECTION, Cmd.TIMEZONE)
+        for word in said
+    }
+    return _Local(
+        aliases,
+        re.compile(rf"^(?:{_prefixes(words[Cmd.SECTION])})\s+(\S+)$"),
+        re.compile(rf"^\s*(?:{_prefixes(words[Cmd.TIMEZONE])})(?:\s+(\S+))?\s*$", re.IGNORECASE),
+    )
+
+
+def command_word(name: Cmd, language: str) -> str:
+    """The word a learner types for a command in a language: its first command word there,
+    else the English one (the command's own name)."""
+    words = COMMAND_WORDS.get(language.split("-")[0].lower(), {}).get(name)
+    return words[0] if words else name.value
+
+
 @dataclass(frozen=True)
 class Command:
     """A parsed command and its argument (`section 3` → SECTION, "3")."""
@@ -119,16 +174,21 @@ def normalize(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def parse(text: str) -> Command | None:
-    """The command a message or button payload stands for, or None (a question)."""
+def parse(text: str, language: str = "en") -> Command | None:
+    """The command a message or button payload stands for, or None (a question): the
+    words of the course's `language` first (accents optional), then English, which always
+    works (buttons send English payloads)."""
     if text.startswith("enroll:"):
         return Command(Cmd.ENROLL, text.removeprefix("enroll:"))
-    if match := _TIMEZONE.match(text):
+    local = _local(language)
+    if match := (local and local.timezone.match(fold(text))) or _TIMEZONE.match(text):
         return Command(Cmd.TIMEZONE, match.group(1) or "")
     words = normalize(text)
+    if local and (name := local.aliases.get(fold(words))):
+        return Command(name)
     if words in ALIASES:
         return Command(ALIASES[words])
-    if match := _SECTION.match(words):
+    if match := (local and local.section.match(fold(words))) or _SECTION.match(words):
         return Command(Cmd.SECTION, match.group(1))
     return None
 

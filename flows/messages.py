@@ -15,7 +15,7 @@ reads "1 attempts left".
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 
@@ -23,6 +23,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from flows.commands import ALIASES, command_word
 from flows.course import Course
 from flows.messages_fr import FR
 
@@ -173,6 +174,8 @@ CATALOG: dict[str, str] = {
         "ℹ️ I can't write an answer right now, so here is the matching part of the course."
     ),
     "button_session": "📖 Session {number}",
+    # Buttons written out for a channel that cannot show them ({commands}: "*next* · *menu*").
+    "buttons_hint": "👉 Reply {commands}",
     "reminder": (
         "👋 {name}, session {number} of {total} is waiting: **{title}**. "
         "Tap **Resume** to pick up **{course}** where you left off."
@@ -467,11 +470,18 @@ def _locale(tag: str) -> Locale:
 LANGUAGES: dict[str, Mapping[str, str]] = {"en": CATALOG, "fr": FR}  # shipped catalogs
 
 
+def language_of(course: Course | None) -> str:
+    """The shipped language the course speaks (`fr` for `language: fr-CA`): the catalog
+    and command words it uses; English when absent or not shipped."""
+    language = str(course.settings.get("language") or "en") if course else "en"
+    code = language.split("-")[0].lower()
+    return code if code in LANGUAGES else "en"
+
+
 def catalog_for(course: Course | None) -> Mapping[str, str]:
     """The catalog in the course's `language:` (English when absent or not shipped); keys
     a translation lacks fall back to English in `say`."""
-    language = str(course.settings.get("language") or "en") if course else "en"
-    return LANGUAGES.get(language.split("-")[0].lower(), CATALOG)
+    return LANGUAGES[language_of(course)]
 
 
 def untranslated(translation: Mapping[str, str]) -> list[str]:
@@ -481,3 +491,13 @@ def untranslated(translation: Mapping[str, str]) -> list[str]:
         for key, text in CATALOG.items()
         if key not in translation or placeholders(translation[key]) != placeholders(text)
     ]
+
+
+def typed_hint(text: str, payloads: Iterable[str], course: Course | None) -> str:
+    """Buttons as the words a learner types in the course's language ("👉 Répondez
+    *suivant* · *menu*"), for a channel that cannot show the buttons: leaving out the
+    commands `text` (WhatsApp-formatted) already names and payloads nobody could type."""
+    language = language_of(course)
+    typed = (command_word(ALIASES[p], language) if p in ALIASES else p for p in payloads)
+    words = [f"*{w}*" for w in typed if ":" not in w and f"*{w}*" not in text.lower()]
+    return say("buttons_hint", course, commands=" · ".join(words)) if words else ""

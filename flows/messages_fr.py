@@ -10,7 +10,7 @@ FR: dict[str, str] = {
     "welcome": (
         "👋 Bienvenue, {name} ! Vous êtes inscrit(e) à **{course}** : {total:one=# courte "
         "session|other=# courtes sessions}. "
-        "Lisez-en une à la fois, répondez **next** quand vous êtes prêt(e) pour la suivante, "
+        "Lisez-en une à la fois, répondez **suivant** quand vous êtes prêt(e) pour la suivante, "
         "et posez-moi toutes vos questions sur ce que vous lisez."
     ),
     "welcome_back": (
@@ -19,29 +19,31 @@ FR: dict[str, str] = {
     "session": "📚 **Session {number} : {title}**\n\n{body}\n\n{hint}",
     "session_header": "Session {number} : {title}",
     "hint_next": (
-        "👉 Répondez **next** pour la session {next}, **menu** pour les options, "
+        "👉 Répondez **suivant** pour la session {next}, **menu** pour les options, "
         "ou posez-moi une question."
     ),
     "hint_last": (
-        "👉 C'est la dernière session. Répondez **complete** quand vous l'avez terminée, "
+        "👉 C'est la dernière session. Répondez **terminé** quand vous l'avez terminée, "
         "ou posez-moi une question."
     ),
-    "marked_complete": ("✅ Session {number} terminée. Répondez **next** pour la session {next}."),
+    "marked_complete": (
+        "✅ Session {number} terminée. Répondez **suivant** pour la session {next}."
+    ),
     "marked_complete_last": "✅ Session {number} terminée.",
     "course_complete": (
         "🎉 Félicitations, {name} ! Vous avez terminé **{course}** : {total:one=son unique "
         "session|other=les # sessions}. "
-        "Répondez **menu** pour revoir une session ou **courses** pour voir les autres cours."
+        "Répondez **menu** pour revoir une session ou **cours** pour voir les autres cours."
     ),
     "course_already_complete": (
         "🎓 Vous avez déjà terminé **{course}**. Répondez **section N** pour revoir une "
-        "session, **restart** pour recommencer, ou **courses** pour les autres cours."
+        "session, **recommencer** pour le reprendre à zéro, ou **cours** pour les autres cours."
     ),
     "remaining": (
         "📌 Vous êtes à la dernière session, mais il en reste {count} à terminer : {sessions}. "
         "Répondez **section N** pour y aller."
     ),
-    "at_first": "Vous êtes à la session 1, la première. Répondez **next** pour continuer.",
+    "at_first": "Vous êtes à la session 1, la première. Répondez **suivant** pour continuer.",
     "locked": (
         "🔒 La session {target} est verrouillée : les sessions s'ouvrent dans l'ordre. "
         "Terminez d'abord la session {open}, ou répondez **section {open}** pour y aller."
@@ -51,8 +53,9 @@ FR: dict[str, str] = {
         "**{course}**\n"
         "📊 Progression : {done}/{total} sessions terminées\n"
         "📍 En cours : session {number} : {title}\n\n"
-        "**next** · **previous** · **section N** · **complete**\n"
-        "**quiz** · **review** · **progress** · **courses** · **help** · **restart** · **exit**"
+        "**suivant** · **précédent** · **section N** · **terminé**\n"
+        "**quiz** · **réviser** · **progression** · **cours** · **aide** · **recommencer** · "
+        "**quitter**"
     ),
     "progress_line": "• **{course}** : {done}/{total} sessions terminées{state}",
     "progress_state_current": ", en cours : session {number}",
@@ -60,7 +63,7 @@ FR: dict[str, str] = {
     "progress_state_done": " 🎓",
     "progress": "**Votre progression**\n{lines}",
     "progress_none": (
-        "Vous n'avez pas encore commencé de cours. Répondez **courses** pour les voir."
+        "Vous n'avez pas encore commencé de cours. Répondez **cours** pour les voir."
     ),
     "courses": "**Cours**\n{lines}\n\nEnvoyez la phrase d'un cours pour le commencer.",
     "course_line": "• **{title}** : {description} Dites « {phrase} ».",
@@ -68,39 +71,39 @@ FR: dict[str, str] = {
     "help": (
         "**Mode d'emploi**\n"
         "Lisez une session à la fois et posez-moi vos questions.\n\n"
-        "• **next** / **previous** : passer d'une session à l'autre\n"
+        "• **suivant** / **précédent** : passer d'une session à l'autre\n"
         "• **section N** : aller à la session N\n"
-        "• **complete** : marquer cette session comme terminée (après son quiz, s'il y en a un)\n"
-        "• **quiz** / **retake** : passer le quiz de la session ; **skip** une question, "
-        "**quit** le quiz\n"
-        "• **review** : revoir les questions manquées, quand elles reviennent\n"
-        "• **menu** ou **progress** : voir où vous en êtes\n"
-        "• **courses** : voir tous les cours\n"
-        "• **restart** : recommencer ce cours\n"
-        "• **exit** : faire une pause ; **resume** pour revenir\n"
+        "• **terminé** : marquer cette session comme terminée (après son quiz, s'il y en a un)\n"
+        "• **quiz** / **refaire** : passer le quiz de la session ; **passer** une question, "
+        "**abandonner** le quiz\n"
+        "• **réviser** : revoir les questions manquées, quand elles reviennent\n"
+        "• **menu** ou **progression** : voir où vous en êtes\n"
+        "• **cours** : voir tous les cours\n"
+        "• **recommencer** : recommencer ce cours\n"
+        "• **quitter** : faire une pause ; **reprendre** pour revenir\n"
         "• **STOP** / **START** : couper / rétablir les rappels\n"
-        "• **timezone Europe/Paris** : votre fuseau horaire, pour les rappels\n"
-        "• **certificate** : recevoir à nouveau votre certificat"
+        "• **fuseau horaire Europe/Paris** : votre fuseau horaire, pour les rappels\n"
+        "• **certificat** : recevoir à nouveau votre certificat"
     ),
     "not_enrolled": (
         "👋 Bonjour{name_part} ! Je suis votre assistant de formation. Pour commencer un "
-        "cours, envoyez sa phrase :\n{phrases}\n\nRépondez **courses** pour les détails ou "
-        "**help** pour le mode d'emploi."
+        "cours, envoyez sa phrase :\n{phrases}\n\nRépondez **cours** pour les détails ou "
+        "**aide** pour le mode d'emploi."
     ),
     "paused": (
-        "⏸️ Vous avez mis **{course}** en pause. Répondez **resume** pour reprendre à la "
-        "session {number}, ou **courses** pour voir les autres cours."
+        "⏸️ Vous avez mis **{course}** en pause. Répondez **reprendre** pour reprendre à la "
+        "session {number}, ou **cours** pour voir les autres cours."
     ),
     "exit": (
         "👋 Vous avez quitté **{course}**. Votre progression est enregistrée : {done}/{total} "
-        "sessions terminées. Répondez **resume** à tout moment pour reprendre à la "
+        "sessions terminées. Répondez **reprendre** à tout moment pour reprendre à la "
         "session {number}."
     ),
     "resume": "▶️ Bon retour, {name} ! On reprend **{course}** là où vous l'aviez laissé.",
-    "nothing_to_resume": "Il n'y a rien à reprendre. Répondez **courses** pour commencer un cours.",
+    "nothing_to_resume": "Il n'y a rien à reprendre. Répondez **cours** pour commencer un cours.",
     "restart_confirm": (
         "🔄 Recommencer **{course}** depuis la session 1 ? Vos sessions terminées seront "
-        "effacées. Répondez **yes** pour recommencer ou **no** pour garder votre progression."
+        "effacées. Répondez **oui** pour recommencer ou **non** pour garder votre progression."
     ),
     "restart_done": "🔄 **{course}** recommence depuis le début.",
     "restart_cancelled": "👍 Votre progression dans **{course}** est conservée.",
@@ -110,18 +113,18 @@ FR: dict[str, str] = {
         "Répondez **START** pour les réactiver. Vous pouvez continuer à apprendre à tout moment."
     ),
     "start": "🔔 Les rappels sont réactivés.",
-    "empty_message": "Je n'ai rien reçu. Répondez **help** pour voir ce que vous pouvez faire.",
+    "empty_message": "Je n'ai rien reçu. Répondez **aide** pour voir ce que vous pouvez faire.",
     "media_only": (
         "📎 Je ne lis que le texte pour l'instant. Tapez votre question ou une commande "
         "comme **menu**."
     ),
     "course_empty": (
         "⚠️ **{course}** n'a pas encore de session, il n'y a donc rien à lire. Je vous ai sorti "
-        "de la formation ; répondez **courses** pour choisir un autre cours."
+        "de la formation ; répondez **cours** pour choisir un autre cours."
     ),
     "course_gone": (
         "⚠️ Le cours que vous suiviez n'est plus disponible. Votre progression est conservée. "
-        "Répondez **courses** pour choisir un autre cours."
+        "Répondez **cours** pour choisir un autre cours."
     ),
     "session_moved": (
         "ℹ️ La session où vous étiez a été retirée du cours ; je vous ai donc placé(e) à la "
@@ -164,6 +167,7 @@ FR: dict[str, str] = {
         "ℹ️ Je ne peux pas rédiger de réponse pour l'instant ; voici donc le passage "
         "correspondant du cours."
     ),
+    "buttons_hint": "👉 Répondez {commands}",
     "button_session": "📖 Session {number}",
     "reminder": (
         "👋 {name}, la session {number} sur {total} vous attend : **{title}**. "
@@ -171,14 +175,14 @@ FR: dict[str, str] = {
     ),
     "reminder_last": (
         "👋 {name}, la session {number} sur {total} de **{course}** vous attend toujours : "
-        "**{title}**. C'est mon dernier rappel ; répondez **resume** quand vous serez prêt(e)."
+        "**{title}**. C'est mon dernier rappel ; répondez **reprendre** quand vous serez prêt(e)."
     ),
     "timezone_set": (
         "🕒 Fuseau horaire réglé sur **{zone}**. Les rappels respecteront vos heures de nuit."
     ),
     "timezone_current": (
         "🕒 Votre fuseau horaire est **{zone}**. Pour le changer, répondez par exemple "
-        "**timezone Europe/Berlin**."
+        "**fuseau horaire Europe/Berlin**."
     ),
     "timezone_unknown": (
         "Je ne connais pas le fuseau horaire « {given} ». Utilisez un nom comme "
@@ -198,7 +202,7 @@ FR: dict[str, str] = {
     ),
     "certificate_expiring": (
         "⏳ {name}, votre certificat **{title}** pour **{course}** expire le {date}. "
-        "Pour le renouveler, ouvrez le cours et répondez **restart** pour le refaire."
+        "Pour le renouveler, ouvrez le cours et répondez **recommencer** pour le refaire."
     ),
     # Le certificat PDF et sa page publique de vérification (texte brut, sans Markdown).
     "certificate_pdf_certifies": "Ce certificat atteste que",
@@ -229,14 +233,14 @@ FR: dict[str, str] = {
     "quiz_start": (
         "📝 **Vérification rapide** : {count:one=# question|other=# questions} sur la session "
         "{number}{limit}. "
-        "Répondez à chacune par son numéro, sa lettre ou son texte ; **skip** pour passer une "
-        "question, **quit** pour quitter le quiz à tout moment."
+        "Répondez à chacune par son numéro, sa lettre ou son texte ; **passer** pour passer une "
+        "question, **abandonner** pour quitter le quiz à tout moment."
     ),
     "quiz_start_final": (
         "🎓 **Examen final** : {count:one=# question|other=# questions} sur l'ensemble du "
         "cours{limit}. Réussissez-le "
         "pour terminer **{course}**. Répondez à chacune par son numéro, sa lettre ou son "
-        "texte ; **skip** pour passer une question, **quit** pour arrêter à tout moment."
+        "texte ; **passer** pour passer une question, **abandonner** pour arrêter à tout moment."
     ),
     "quiz_limit": " (limite de temps : {limit})",
     "time_minutes": "{minutes} min",
@@ -302,28 +306,28 @@ FR: dict[str, str] = {
         " 📝 Les réponses rédigées ont été notées par une vérification des mots-clés du barème."
     ),
     "quiz_retry": (
-        "Répondez **retake** pour réessayer (il vous reste "
-        "{left:one=# tentative|other=# tentatives}) ou **review** "
+        "Répondez **refaire** pour réessayer (il vous reste "
+        "{left:one=# tentative|other=# tentatives}) ou **réviser** "
         "pour relire d'abord la session {number}."
     ),
     "quiz_max_attempts": (
         "🔒 Vous avez utilisé {max:one=votre unique tentative|other=vos # tentatives} au quiz de "
         "la session {number}. Veuillez "
         "contacter votre formateur ou votre responsable partenaire : il peut vous débloquer "
-        "d'autres tentatives. En attendant, vous pouvez relire la session : répondez **review**."
+        "d'autres tentatives. En attendant, vous pouvez relire la session : répondez **réviser**."
     ),
     "quiz_passed_already": (
         "✅ Vous avez déjà réussi le quiz de la session {number} ({score}/{total}). "
-        "Répondez **next** pour continuer."
+        "Répondez **suivant** pour continuer."
     ),
-    "quiz_none": "La session {number} n'a pas de quiz. Répondez **next** pour continuer.",
+    "quiz_none": "La session {number} n'a pas de quiz. Répondez **suivant** pour continuer.",
     "quiz_not_active": (
         "Vous n'êtes pas en train de passer un quiz. Répondez **quiz** pour passer le quiz de "
         "cette session."
     ),
     "quiz_busy": (
         "📝 Vous êtes en plein quiz (question {index} sur {count}). Répondez-y, répondez "
-        "**skip** pour la passer, ou **quit** pour quitter le quiz (vos réponses jusqu'ici "
+        "**passer** pour la passer, ou **abandonner** pour quitter le quiz (vos réponses jusqu'ici "
         "sont conservées)."
     ),
     "quiz_quit": (
@@ -331,12 +335,13 @@ FR: dict[str, str] = {
         "**quiz** pour le reprendre là où vous vous étiez arrêté(e), ou **menu** pour les "
         "options."
     ),
-    "quiz_empty": "Je n'ai pas reçu de réponse. {how} Ou répondez **skip** ou **quit**.",
+    "quiz_empty": "Je n'ai pas reçu de réponse. {how} Ou répondez **passer** ou **abandonner**.",
     "quiz_bad_number": (
         "« {given} » ne fait pas partie des options : choisissez un numéro de 1 à {count}."
     ),
     "quiz_unreadable": (
-        "Je n'ai pas pu lire « {given} » comme une réponse. {how} Ou répondez **skip** ou **quit**."
+        "Je n'ai pas pu lire « {given} » comme une réponse. {how} Ou répondez **passer** ou "
+        "**abandonner**."
     ),
     "quiz_repeated": (
         "Vous avez donné l'option {number} plus d'une fois. Répondez avec chaque option une "
@@ -362,7 +367,7 @@ FR: dict[str, str] = {
         "répondez **section {number}** puis **quiz** quand vous êtes prêt(e)."
     ),
     "quiz_reread": (
-        "📖 Voici de nouveau la session {number}. Répondez **retake** quand vous êtes prêt(e)."
+        "📖 Voici de nouveau la session {number}. Répondez **refaire** quand vous êtes prêt(e)."
     ),
     "course_complete_final": (
         "🎓 Félicitations, {name} ! Vous avez réussi l'examen final et terminé **{course}**."
@@ -388,4 +393,33 @@ FR: dict[str, str] = {
         "👋 Bonjour {name} ! Vous êtes inscrit(e) à **{course}**. Répondez « {phrase} » "
         "pour commencer votre première courte session quand vous le souhaitez."
     ),
+}
+
+# Command words a learner of a French course may type, by command (`flows.commands.Cmd`
+# values). English words keep working; accents are optional ("precedent"). None of these
+# is an English command of another meaning ("pause" and "start" mean what they do in English).
+# `section` and `timezone` are prefixes followed by a session number or a zone name.
+COMMANDS_FR: dict[str, tuple[str, ...]] = {
+    "next": ("suivant", "suivante", "continuer", "la suite", "suite"),
+    "previous": ("précédent", "précédente", "retour", "revenir"),
+    "menu": ("menu", "options"),
+    "complete": ("terminé", "terminée", "fini", "finie", "j'ai fini", "j'ai terminé"),
+    "progress": ("progression", "statut", "avancement"),
+    "courses": ("cours", "catalogue", "formations"),
+    "help": ("aide", "commandes", "au secours"),
+    "restart": ("recommencer", "recommencer le cours", "tout recommencer"),
+    "exit": ("quitter", "pause", "sortir"),
+    "resume": ("reprendre", "reprendre le cours"),
+    "stop": ("stop", "arrêt", "arrêter les rappels", "désabonner", "se désabonner"),
+    "start": ("start", "reprendre les rappels", "réactiver les rappels"),
+    "yes": ("oui", "o", "confirmer", "d'accord"),
+    "no": ("non", "annuler"),
+    "quiz": ("quiz", "commencer le quiz", "faire le quiz", "teste-moi", "testez-moi"),
+    "retake": ("refaire", "refaire le quiz", "réessayer", "recommencer le quiz"),
+    "review": ("réviser", "révision", "revoir"),
+    "skip": ("passer", "passer la question", "sauter"),
+    "quit": ("abandonner", "abandonner le quiz", "quitter le quiz", "arrêter le quiz"),
+    "certificate": ("certificat", "mon certificat", "attestation"),
+    "section": ("section", "session", "partie", "aller à", "chapitre"),
+    "timezone": ("fuseau horaire", "fuseau"),
 }

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.admin.languages import TYPED
 from bot.cli import main
+from flows.messages import CATALOG, LANGUAGES
 from tests.admin_app import TOKEN, make_app
 from tests.admin_data import ADA_CERT
 
@@ -277,6 +279,21 @@ def test_other_pages_render(app) -> None:
     assert "fr:" in languages and "complete" in languages
     cert = client.get("/admin/certification?course=demo").get_data(as_text=True)
     assert ADA_CERT in cert and "Grace Hopper" in cert
+
+
+def test_languages_page_counts_what_is_localised(app, monkeypatch) -> None:
+    """Issue 17: a language whose messages are all translated but whose commands, dates,
+    certificate and retrieval are not was shown "complete"; each part is counted now."""
+    monkeypatch.setitem(LANGUAGES, "xx", dict(CATALOG))
+    client = app.test_client()
+    login(client)
+    page = client.get("/admin/languages").get_data(as_text=True)
+    xx = page[page.index("<h2>xx:") :]
+    assert xx.startswith('<h2>xx: <span class="bad">incomplete</span>')
+    messages, words = (f"{len(CATALOG)}/{len(CATALOG)}", f"0/{len(TYPED)}")
+    assert f'messages</td><td class="good">{messages}<' in xx
+    assert f'command words</td><td class="bad">{words}<' in xx
+    assert '<h2>fr: <span class="good">complete</span>' in page  # every part is French now
 
 
 def test_without_token_admin_needs_the_one_time_link(tmp_path: Path) -> None:

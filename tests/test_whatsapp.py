@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from bot.services import build_services, senders_for
 from bot.web import create_app
 from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
-from tests.conftest import served
+from tests.conftest import SAMPLE, served
 from tests.fakes.twilio_api import STANDARD_SIDS, FakeTwilio
 from tests.harness import ACCOUNT, TOKEN
 
@@ -274,6 +275,27 @@ def test_without_templates_buttons_become_typed_hints(bot: Bot, fake: FakeTwilio
     assert fake.wait_for(5)[4]["Body"][0].endswith(
         "Reply *yes* to restart or *no* to keep your progress."
     )
+
+
+def test_typed_hints_are_in_the_course_language(fake: FakeTwilio, tmp_path: Path):
+    """Issue 17: a French course's hints name the French words, in French ("Reply *next*"
+    read as English before), also on a reply that names no course (a confirmation)."""
+    content = tmp_path / "content"
+    shutil.copytree(SAMPLE, content)
+    course = content / "partner-onboarding" / "course.yaml"
+    course.write_text(course.read_text(encoding="utf-8") + "language: fr\n", encoding="utf-8")
+    bot = Bot(fake, CONTENT_DIR=str(content))
+    bot.say("I am a new partner")
+    bot.say("suivant")
+    session_2 = fake.wait_for(4)[3]["Body"][0]
+    assert session_2.endswith("\n\n👉 Répondez *précédent*")  # suivant and menu are named
+    bot.say("recommencer")
+    assert fake.wait_for(5)[4]["Body"][0].endswith(
+        "Répondez *oui* pour recommencer ou *non* pour garder votre progression."
+    )
+    sender = WhatsAppSender(bot.config)  # not bound to a library: English words
+    [part] = sender.plan(Reply("Pick", (Button("Suivant", "next"),)), window_open=True)
+    assert part.body.endswith("👉 Reply *next*")
 
 
 # --- the 24-hour window ------------------------------------------------------------------------

@@ -37,13 +37,14 @@ from bot.admin.auth import (
     token_matches,
 )
 from bot.admin.exports import KINDS, rows_for, to_csv, to_json
+from bot.admin.languages import shipped_languages
 from bot.admin.preview import previews
 from bot.admin.webhook_views import add_routes as add_webhook_routes
 from bot.outbox import reply_from_doc
 from bot.render import to_html
 from bot.reports import ANSWER_MODES, STATUSES, Reports
 from bot.services import Services
-from flows.messages import CATALOG, LANGUAGES, untranslated
+from flows.messages import CATALOG, LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -380,9 +381,7 @@ def blueprint(services: Services) -> Blueprint:
         return render_template(
             "admin/languages.html",
             total=len(CATALOG),
-            languages=[
-                {"code": code, "missing": untranslated(texts)} for code, texts in LANGUAGES.items()
-            ],
+            languages=shipped_languages(),
             course_languages=[
                 (c, str(c.settings.get("language") or "en")) for c in catalog.courses
             ],

@@ -41,8 +41,9 @@ from bot.render import to_whatsapp
 from bot.security import media_type
 from bot.split import WHATSAPP_LIMIT, split_text
 from bot.store import Store
-from flows.course import Media
+from flows.course import Course, Media
 from flows.events import Button, Reply
+from flows.messages import typed_hint
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ class WhatsAppSender:
         self.messages = self.client.messages  # resolve Twilio's lazy modules at start-up
         self.templates = parse_content_sids(config.twilio_content_sids)
         self.clock = clock
+        self.course_of: Callable[[str | None], Course | None] = lambda _: None
         sender = config.twilio_whatsapp_from
         self.origin = (
             {"messaging_service_sid": sender}
@@ -172,6 +174,11 @@ class WhatsAppSender:
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,
         )
+
+    def bind_courses(self, course_of: Callable[[str | None], Course | None]) -> None:
+        """Look courses up by id (the app's content library), so that typed hints are in
+        the course's language; unbound, they are in English."""
+        self.course_of = course_of
 
     def check_templates(self, store: Store) -> None:
         """Check the configured Content templates against Twilio (the clock's `templates`
@@ -238,9 +245,10 @@ class WhatsAppSender:
             return False
         return self.clock() - last < WINDOW
 
-    def plan(self, reply: Reply, window_open: bool) -> list[Part]:
+    def plan(self, reply: Reply, window_open: bool, course_id: str | None = None) -> list[Part]:
         """The Twilio messages for a reply, in sending order (deterministic, so a retry
-        can skip the ones already sent)."""
+        can skip the ones already sent). `course_id` is the learner's course, whose
+        language words the typed hint of a reply that names no course."""
         course_media = self.media_url(reply.course_id, "") if reply.course_id else ""
         text = to_whatsapp(reply.text, course_media)
         if not window_open:
@@ -261,8 +269,10 @@ class WhatsAppSender:
             for part in self._media_parts(reply.course_id or "", media)
         ]
         buttons = self._button_template(reply.buttons)
-        if buttons is None:
-            text = "\n\n".join(filter(None, [text, self._hint(text, reply.buttons)]))
+        if buttons is None:  # typed words instead, in the course's language
+            course = self.course_of(reply.course_id or course_id)
+            hint = typed_hint(text, [b.payload for b in reply.buttons], course)
+            text = "\n\n".join(filter(None, [text, hint]))
         chunks = split_text(text, WHATSAPP_LIMIT)
         if buttons is not None and chunks and len(chunks[-1]) > TEMPLATE_BODY_MAX:
             chunks = chunks[:-1] + split_text(chunks[-1], TEMPLATE_BODY_MAX)
@@ -309,17 +319,6 @@ class WhatsAppSender:
             variables[str(3 + 2 * number)] = button.payload
         return sid, variables
 
-    @staticmethod
-    def _hint(text: str, buttons: tuple[Button, ...]) -> str:
-        """Buttons as typed commands ("Reply *next* · *menu*"), leaving out commands the
-        text already names and payloads nobody could type."""
-        words = [
-            f"*{b.payload}*"
-            for b in buttons
-            if ":" not in b.payload and f"*{b.payload}*" not in text.lower()
-        ]
-        return f"👉 Reply {' · '.join(words)}" if words else ""
-
     # --- sending ----------------------------------------------------------------------------
 
     def _deliver(
@@ -339,7 +338,7 @@ class WhatsAppSender:
                 retryable=False,
                 unreachable=True,
             )
-        plan = self.plan(reply, window_open)
+        plan = self.plan(reply, window_open, learner.get("active_course"))
         sids = list(already)
         for number, part in enumerate(plan[len(sids) :], start=len(sids) + 1):
             if parts is not None:

@@ -48,7 +48,7 @@ def _course_settings(
         enroll = []
     for phrase in enroll:
         words = normalize(phrase)
-        if words in ALIASES or parse(phrase):
+        if words in ALIASES or parse(phrase, str(data.get("language") or "en")):
             problems.error(
                 path,
                 _line(data, "enroll"),

@@ -17,11 +17,15 @@ from pymongo import ReturnDocument
 from bot.store.deliveries import Deliveries
 from bot.store.repository import Repository
 
-# What a deliverer reads of a learner: the outbox and what senders need to address and
-# gate a reply (not progress, history or the processed ids, copied on every claim).
+# What a deliverer reads of a learner: the outbox and what senders need to address, gate
+# and word a reply (`active_course`: the language of typed hints on a reply naming no
+# course; not progress, history or the processed ids, copied on every claim).
 DELIVERY_VIEW = {
     field: 1
-    for field in ("outbox", "lease", "seq", "opted_out", "last_inbound_at", "whatsapp", "slack")
+    for field in (
+        *("outbox", "lease", "seq", "opted_out", "last_inbound_at", "whatsapp", "slack"),
+        "active_course",
+    )
 }
 NOT_PARKED = {"parked": None}  # a parked queue waits for an admin (or for the learner)
 

@@ -18,6 +18,7 @@ from flows.events import Outcome
 from flows.machine.questions import read_button
 from flows.machine.quizzing import in_quiz, reconcile
 from flows.machine.turn import Turn, active_course, settle
+from flows.messages import language_of
 from flows.quiz import Parsed, find_question, parse_answer
 from flows.state import QuizAttempt
 
@@ -59,8 +60,11 @@ class Message:
 
     @staticmethod
     def of(turn: Turn, text: str) -> Message:
-        """The message with its command read (an empty one has none)."""
-        return Message(turn, text, parse(text) if text.strip() else None)
+        """The message with its command read (an empty one has none), in the language of
+        the learner's course, paused or not (English when they have none)."""
+        course = turn.catalog.get(turn.learner.active_course)
+        command = parse(text, language_of(course)) if text.strip() else None
+        return Message(turn, text, command)
 
 
 @dataclass(frozen=True)
@@ -116,5 +120,5 @@ def quiz_message(turn: Turn, text: str, read_buttons: bool) -> QuizMessage | Out
     button = read_button(text) if read_buttons and asked is not None else None
     if button is not None and asked is not None and button[0] == asked.question_id:
         answer = button[1]
-    command = parse(answer) if text.strip() else None
+    command = parse(answer, language_of(course)) if text.strip() else None
     return QuizMessage(turn, text, command, course, current, changed, answer)
