@@ -21,6 +21,7 @@ import phonenumbers
 
 from bot.store import Store
 from flows.course import Catalog
+from flows.state import NAME_ROSTER
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -247,7 +248,11 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
     for row in rows:
         target = next((k for k in row.aliases if k in existing), row.key)
         doc = existing.get(target)
-        fields: dict[str, Any] = {"name": row.name, "roster_updated_at": now}
+        fields: dict[str, Any] = {
+            "name": row.name,
+            "name_source": NAME_ROSTER,
+            "roster_updated_at": now,
+        }
         fields.update({f"profile.{k}": v for k, v in row.profile.items()})
         result.keys.append(target)
         if doc:
@@ -263,6 +268,7 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
         new = {
             "_id": target,
             "name": row.name,
+            "name_source": NAME_ROSTER,
             "channel": row.channel,
             "profile": dict(row.profile),
             "progress": {course_id: _empty_progress() for course_id in row.courses},
