@@ -133,6 +133,12 @@ class Conversations:
 
     def _handle(self, inbound: Inbound) -> Handled:
         catalog = self.library.current()
+        # A person's other channel address (a roster's Slack id next to the phone, a
+        # linked channel) is handled as their primary learner, and the replies of this
+        # turn go back to the address they wrote from.
+        key = self.store.addresses.learner_of(inbound.key)
+        to = {"to": inbound.key} if key != inbound.key else {}
+        inbound = replace(inbound, key=key)
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(inbound.key)
             if doc and self._seen(inbound, doc):
@@ -163,7 +169,7 @@ class Conversations:
                 inbound.key,
                 doc,
                 to_doc(outcome.learner),
-                [reply_to_doc(r) for r in outcome.replies],
+                [{**reply_to_doc(r), **to} for r in outcome.replies],
                 inbound.message_id or None,
                 now,
                 effects=effects,

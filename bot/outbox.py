@@ -186,6 +186,13 @@ def reply_from_doc(doc: Mapping[str, Any]) -> Reply:
     )
 
 
+def destination(entry: Mapping[str, Any], key: str) -> str:
+    """The address a queued reply goes to: the one the learner wrote from when that is not
+    their primary key (`to`, issue 17), else the key (reminders, entries queued before
+    `to` existed)."""
+    return str(entry["reply"].get("to") or key)
+
+
 def channel_of(key: str) -> str:
     """The channel a learner key belongs to (`whatsapp:+1555…` → `whatsapp`)."""
     return key.split(":", 1)[0]
@@ -264,8 +271,6 @@ class Outbox:
         self, doc: Mapping[str, Any], now: datetime, lease: Lease, done: list[int]
     ) -> int:
         key = doc["_id"]
-        channel = channel_of(key)
-        sender = self.senders.get(channel)
         sent = 0
         entries = sorted(doc.get("outbox", []), key=lambda e: e["seq"])
         waiting = [e for e in entries if e["seq"] not in done]
@@ -273,6 +278,9 @@ class Outbox:
             entry = waiting[0]
             if entry["next_at"] > now:
                 break  # keep order: nothing after a postponed reply goes first
+            to = destination(entry, key)
+            channel = channel_of(to)
+            sender = self.senders.get(channel)
             if sender is None:
                 error = DeliveryError(f"channel '{channel}' is not enabled")
                 if self._fail(lease, entry, reply_from_doc(entry["reply"]), error, done):
@@ -289,7 +297,8 @@ class Outbox:
                 del waiting[: len(batch)]
                 continue
             try:
-                provider_ids = self._send(sender, doc, entry, reply, lease)
+                view = doc if to == key else {**doc, "_id": to}
+                provider_ids = self._send(sender, view, entry, reply, lease)
             except Unconfirmed as exc:
                 self._unconfirmed(lease, entry, exc)
                 break
@@ -327,6 +336,8 @@ class Outbox:
         batch, replies = [head], [reply]
         for entry in waiting[1:]:
             if entry["created_at"] != head["created_at"] or entry.get("attempts"):
+                break
+            if destination(entry, "") != destination(head, ""):
                 break
             merged = combine([*replies, reply_from_doc(entry["reply"])])
             if merged is None:

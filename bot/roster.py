@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +21,7 @@ import phonenumbers
 
 from bot.store import Store
 from flows.course import Catalog
+from flows.state import NAME_ROSTER
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -237,17 +238,27 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
     """
     rows = list(rows)
     result = ImportResult()
+    owners = store.addresses.owners([k for row in rows for k in row.aliases])
+    rows = [replace(row, aliases=tuple(owners.get(k, k) for k in row.aliases)) for row in rows]
     aliases = [k for row in rows for k in row.aliases]
     existing = {d["_id"]: d for d in store.learners.by_ids(aliases)}
+    addresses: list[tuple[str, str]] = []  # (other address, learner) for the index
     updates: list[tuple[str, dict[str, Any]]] = []
     inserts: list[dict[str, Any]] = []
     fallback: list[
         tuple[str, dict[str, Any]]
     ] = []  # the same rows as updates, if an insert collides
     for row in rows:
-        target = next((k for k in row.aliases if k in existing), row.key)
+        target = next((k for k in row.aliases if k in existing), row.aliases[0])
+        # the row's other addresses join this learner, unless one is a learner of its
+        # own already (wrote before the import): that one is left alone, never merged
+        addresses += [(k, target) for k in row.aliases if k != target and k not in existing]
         doc = existing.get(target)
-        fields: dict[str, Any] = {"name": row.name, "roster_updated_at": now}
+        fields: dict[str, Any] = {
+            "name": row.name,
+            "name_source": NAME_ROSTER,
+            "roster_updated_at": now,
+        }
         fields.update({f"profile.{k}": v for k, v in row.profile.items()})
         result.keys.append(target)
         if doc:
@@ -263,6 +274,7 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
         new = {
             "_id": target,
             "name": row.name,
+            "name_source": NAME_ROSTER,
             "channel": row.channel,
             "profile": dict(row.profile),
             "progress": {course_id: _empty_progress() for course_id in row.courses},
@@ -279,6 +291,7 @@ def write(store: Store, rows: Iterable[Row], now: datetime) -> ImportResult:
         result.created += 1
         result.new[target] = row.courses
     store.learners.set_each(updates)
+    store.addresses.add_each(addresses, now)
     collided = store.learners.insert_new(inserts)
     if collided:
         store.learners.set_each([fallback[i] for i in collided])

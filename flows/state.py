@@ -19,6 +19,9 @@ def _empty() -> Mapping[str, Any]:
 
 QUIZ_ACTIVE, QUIZ_PASSED, QUIZ_FAILED, QUIZ_ABANDONED = "active", "passed", "failed", "abandoned"
 QUIZ, FINAL, REVIEW = "quiz", "final", "review"  # kinds of attempt
+NAME_ROSTER, NAME_ADMIN, NAME_PROFILE = "roster", "admin", "profile"  # where a name came from
+CHOSEN_NAMES = (NAME_ROSTER, NAME_ADMIN)
+"""Names an organisation gave a learner: a channel's profile name never replaces them."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class Learner:
 
     key: str
     name: str = ""
+    name_source: str = ""  # roster | admin | profile ("" = unknown, as profile)
     channel: str = ""
     active_course: str | None = None
     paused: bool = False  # left training with `exit`; progress kept, `resume` comes back
@@ -245,6 +249,14 @@ def _review(doc: Mapping[str, Any]) -> ReviewItem:
     )
 
 
+def _name_source(doc: Mapping[str, Any]) -> str:
+    """Where the stored name came from; a document a roster import wrote before the field
+    existed says so by its import time, so its name is protected too."""
+    if doc.get("name_source"):
+        return str(doc["name_source"])
+    return NAME_ROSTER if doc.get("roster_updated_at") and doc.get("name") else ""
+
+
 def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
     """The learner stored in `doc`, or a new one when there is none."""
     if not doc:
@@ -265,6 +277,7 @@ def from_doc(key: str, doc: Mapping[str, Any] | None) -> Learner:
     return Learner(
         key=key,
         name=doc.get("name", ""),
+        name_source=_name_source(doc),
         channel=doc.get("channel", ""),
         active_course=doc.get("active_course"),
         paused=bool(doc.get("paused", False)),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from bot.store.addresses import Addresses
 from bot.store.atomic import _AtomicDatabase
 from bot.store.audit import Audit
 from bot.store.certificates import CertificateRecords
@@ -49,6 +50,7 @@ class Store:
         self.db = _AtomicDatabase(client[db_name], engine.lock) if engine else client[db_name]
         self.deliveries = Deliveries(self.db)
         self.learners = Learners(self.db, self.deliveries)
+        self.addresses = Addresses(self.db)  # a learner's other channel addresses
         self.outbox = Outbox(self.db, self.deliveries)
         self.events = Events(self.db)
         self.questions = Questions(self.db)
@@ -140,6 +142,7 @@ class Store:
         """Create the indexes the queries rely on (idempotent, run at start-up)."""
         for repository in (
             self.learners,
+            self.addresses,
             self.deliveries,
             self.events,
             self.questions,

@@ -15,7 +15,7 @@ from typing import Any
 from flows.course import Catalog, Course
 from flows.events import Button, Effect, Inbound, Outcome, Reply
 from flows.messages import say
-from flows.state import Learner, Progress, QuizAttempt
+from flows.state import CHOSEN_NAMES, NAME_PROFILE, Learner, Progress, QuizAttempt
 
 READING_GAP_CAP = timedelta(minutes=15)
 """Time between two messages counts as reading the current session up to this cap."""
@@ -58,7 +58,11 @@ class Turn:
 
 def observe(learner: Learner, event: Inbound, now: datetime) -> Learner:
     """Record who wrote and when, and count the gap since their previous message (capped) as
-    time spent on the session they were reading."""
+    time spent on the session they were reading.
+
+    The channel's profile name (a WhatsApp ProfileName, a Slack display name) names the
+    learner only while nobody chose a name for them: a roster or admin name is the person's
+    name on certificates and managers' notices, whatever they call themselves in an app."""
     course_id = learner.active_course
     previous = learner.last_inbound_at
     if course_id and not learner.paused and previous is not None:
@@ -68,9 +72,10 @@ def observe(learner: Learner, event: Inbound, now: datetime) -> Learner:
             seconds = {**progress.seconds}
             seconds[progress.current] = seconds.get(progress.current, 0.0) + gap
             learner = learner.with_progress(course_id, replace(progress, seconds=seconds))
+    if event.name and learner.name_source not in CHOSEN_NAMES:
+        learner = replace(learner, name=event.name, name_source=NAME_PROFILE)
     return replace(
         learner,
-        name=event.name or learner.name,
         channel=event.channel or learner.channel,
         last_inbound_at=now,
     )
