@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -24,12 +24,9 @@ from tests.admin_app import TOKEN, make_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT
-from tests.harness import TOKEN as TWILIO_TOKEN
 from tests.test_odd_input import ODD_SLACK
 from tests.test_security_assistant import ADA, QUESTION, Learners, prompt_fragments
 from tests.test_slack import TEAM, USER, make_bot
-from tests.test_slack import TOKEN as SLACK_TOKEN
 from tests.test_whatsapp import Bot as WhatsApp
 
 
@@ -204,9 +201,8 @@ def test_simulator_abuse(tmp_path: Path, monkeypatch):
 
 
 @pytest.fixture
-def twilio() -> Iterator[WhatsApp]:
-    with FakeTwilio(ACCOUNT, TWILIO_TOKEN) as server:
-        yield WhatsApp(server)
+def twilio(twilio_fake: FakeTwilio) -> WhatsApp:
+    return WhatsApp(twilio_fake)
 
 
 def test_twilio_forged_and_odd(twilio: WhatsApp):
@@ -237,11 +233,9 @@ def test_twilio_forged_and_odd(twilio: WhatsApp):
 
 
 @pytest.fixture
-def slack():
-    api = FakeSlackAPI(token=SLACK_TOKEN, team_id=TEAM).start()
-    api.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
-    yield make_bot(api)
-    api.stop()
+def slack(slack_fake: FakeSlackAPI):
+    slack_fake.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
+    return make_bot(slack_fake)
 
 
 def test_slack_forged_and_odd(slack):

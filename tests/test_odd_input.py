@@ -15,18 +15,15 @@ import pytest
 from bot.channels.whatsapp import WEBHOOK_PATH
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT, TOKEN
 from tests.test_slack import TEAM, USER, Bot, dm, envelope, make_bot
-from tests.test_slack import TOKEN as SLACK_TOKEN
 from tests.test_whatsapp import Bot as WhatsApp
 
 # --- WhatsApp ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def wa():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield WhatsApp(server)
+def wa(twilio_fake: FakeTwilio) -> WhatsApp:
+    return WhatsApp(twilio_fake)
 
 
 def test_num_media_with_5000_digits_is_not_a_500(wa: WhatsApp):
@@ -60,11 +57,9 @@ def test_non_ascii_digits_in_error_code_are_not_a_code(wa: WhatsApp):
 
 
 @pytest.fixture
-def slack():
-    api = FakeSlackAPI(token=SLACK_TOKEN, team_id=TEAM).start()
-    api.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
-    yield make_bot(api)
-    api.stop()
+def slack(slack_fake: FakeSlackAPI) -> Bot:
+    slack_fake.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
+    return make_bot(slack_fake)
 
 
 def _form(payload: str) -> tuple[str, str]:
