@@ -24,10 +24,10 @@ from tests.admin_app import TOKEN, make_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
+from tests.harness import Served as WhatsApp
 from tests.test_odd_input import ODD_SLACK
 from tests.test_security_assistant import ADA, QUESTION, Learners, prompt_fragments
 from tests.test_slack import TEAM, USER, make_bot
-from tests.test_whatsapp import Bot as WhatsApp
 
 
 @dataclass
@@ -208,7 +208,7 @@ def twilio(twilio_fake: FakeTwilio) -> WhatsApp:
 def test_twilio_forged_and_odd(twilio: WhatsApp):
     forged = Row()
     for n in range(100):
-        response = twilio.post(WEBHOOK_PATH, twilio.message("hi"), signature=f"forged{n}")
+        response = twilio.post_to(WEBHOOK_PATH, twilio.message("hi"), signature=f"forged{n}")
         forged.count(response.status_code, response.status_code in (403, 429))
     record("twilio_forged_flood", forged)
     odd = Row()
@@ -221,10 +221,10 @@ def test_twilio_forged_and_odd(twilio: WhatsApp):
         {"From": "whatsapp:" + "9" * 5000},
         {"MessageSid": "SM" + "٣" * 32},
     ):
-        response = twilio.post(WEBHOOK_PATH, twilio.message("I am a new partner", **extra))
+        response = twilio.post_to(WEBHOOK_PATH, twilio.message("I am a new partner", **extra))
         odd.count(response.status_code, response.status_code == 400)
     # NumMedia of 5,000 digits: handled as no media (200), so counted as tried only
-    response = twilio.post(WEBHOOK_PATH, twilio.message("hello", NumMedia="9" * 5000))
+    response = twilio.post_to(WEBHOOK_PATH, twilio.message("hello", NumMedia="9" * 5000))
     odd.count(response.status_code, False)
     record("twilio_odd_signed", odd)
     assert twilio.store.learners.collection.count_documents({"_id": {"$regex": "[^+0-9a-z:]"}}) == 0
