@@ -269,20 +269,17 @@ DISGUISES: dict[str, Callable[[str], str]] = {
 }
 
 
-def test_prompt_leak_disguises():
-    fake = FakeOpenAI()
-    try:
-        bot = Learners(fake)
-        bot.at_session_3(ADA)
-        row = Row()
-        for piece in prompt_fragments()[:3]:  # 27 questions: within the 30/minute flood limit
-            for disguise in DISGUISES.values():
-                fake.answer = f"Gold partners get 10%. {disguise(piece)} [3]"
-                reply = bot.say(ADA, f"{QUESTION} ({row.tried})").text
-                row.count(200, disguise(piece) not in reply and FALLBACK in reply)
-        record("prompt_leak_disguises", row)
-    finally:
-        fake.close()
+def test_prompt_leak_disguises(openai_fake: FakeOpenAI):
+    fake = openai_fake
+    bot = Learners(fake)
+    bot.at_session_3(ADA)
+    row = Row()
+    for piece in prompt_fragments()[:3]:  # 27 questions: within the 30/minute flood limit
+        for disguise in DISGUISES.values():
+            fake.answer = f"Gold partners get 10%. {disguise(piece)} [3]"
+            reply = bot.say(ADA, f"{QUESTION} ({row.tried})").text
+            row.count(200, disguise(piece) not in reply and FALLBACK in reply)
+    record("prompt_leak_disguises", row)
 
 
 def test_markdown_in_names(tmp_path: Path):
