@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,11 +27,17 @@ from bot.content import check
 from bot.observability import configure_logging
 from bot.store import Store
 from flows.course import Catalog, Course, Session
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.smtp import smtp_server
+from tests.fakes.twilio_api import FakeTwilio
 from tests.wire import Wire, wire_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SLACK_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
+SLACK_TEAM = "T0TEAM"
 STORES = ("embedded", "wire")
 """Every store the contract tests run on: the embedded one and MongoDB over the wire."""
 
@@ -102,6 +109,49 @@ def served(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# --- one fixture per provider fake: each starts a local server on 127.0.0.1 ---------------
+
+
+@pytest.fixture
+def twilio_fake() -> Iterator[FakeTwilio]:
+    """The Twilio REST API for the harness's account (tests/harness.py)."""
+    from tests.harness import ACCOUNT, TOKEN  # the harness imports this module
+
+    with FakeTwilio(ACCOUNT, TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def slack_ids() -> tuple[str, str]:
+    """The bot token and team id `slack_fake` serves; a module that tests with other ids
+    (real-length ones, to notice them in logs) overrides this fixture."""
+    return SLACK_TOKEN, SLACK_TEAM
+
+
+@pytest.fixture
+def slack_fake(slack_ids: tuple[str, str]) -> Iterator[FakeSlackAPI]:
+    """The Slack Web API with no users yet (`add_user` the ones a test talks as)."""
+    token, team = slack_ids
+    api = FakeSlackAPI(token=token, team_id=team).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def openai_fake() -> Iterator[FakeOpenAI]:
+    """An OpenAI-compatible API (`answer` sets what the model says)."""
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def smtp_fake() -> Iterator[tuple[str, list[Message]]]:
+    """A mail server: its `smtp://` URL and the messages it received."""
+    with smtp_server() as (url, inbox):
+        yield url, inbox
 
 
 def make_course(

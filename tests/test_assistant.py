@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,10 +35,9 @@ class Collect:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    yield server
-    server.close()
+def fake(openai_fake: FakeOpenAI) -> FakeOpenAI:
+    """conftest's `openai_fake`, by this module's name for it."""
+    return openai_fake
 
 
 class Bot:

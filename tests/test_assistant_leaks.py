@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import codecs
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -40,10 +40,9 @@ DISGUISES: dict[str, Callable[[str], str]] = {
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    yield server
-    server.close()
+def fake(openai_fake: FakeOpenAI) -> FakeOpenAI:
+    """conftest's `openai_fake`, by this module's name for it."""
+    return openai_fake
 
 
 @pytest.mark.parametrize("disguise", list(DISGUISES))

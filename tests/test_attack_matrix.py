@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -24,13 +24,10 @@ from tests.admin_app import TOKEN, make_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT
-from tests.harness import TOKEN as TWILIO_TOKEN
+from tests.harness import Served as WhatsApp
 from tests.test_odd_input import ODD_SLACK
 from tests.test_security_assistant import ADA, QUESTION, Learners, prompt_fragments
 from tests.test_slack import TEAM, USER, make_bot
-from tests.test_slack import TOKEN as SLACK_TOKEN
-from tests.test_whatsapp import Bot as WhatsApp
 
 
 @dataclass
@@ -204,15 +201,14 @@ def test_simulator_abuse(tmp_path: Path, monkeypatch):
 
 
 @pytest.fixture
-def twilio() -> Iterator[WhatsApp]:
-    with FakeTwilio(ACCOUNT, TWILIO_TOKEN) as server:
-        yield WhatsApp(server)
+def twilio(twilio_fake: FakeTwilio) -> WhatsApp:
+    return WhatsApp(twilio_fake)
 
 
 def test_twilio_forged_and_odd(twilio: WhatsApp):
     forged = Row()
     for n in range(100):
-        response = twilio.post(WEBHOOK_PATH, twilio.message("hi"), signature=f"forged{n}")
+        response = twilio.post_to(WEBHOOK_PATH, twilio.message("hi"), signature=f"forged{n}")
         forged.count(response.status_code, response.status_code in (403, 429))
     record("twilio_forged_flood", forged)
     odd = Row()
@@ -225,10 +221,10 @@ def test_twilio_forged_and_odd(twilio: WhatsApp):
         {"From": "whatsapp:" + "9" * 5000},
         {"MessageSid": "SM" + "٣" * 32},
     ):
-        response = twilio.post(WEBHOOK_PATH, twilio.message("I am a new partner", **extra))
+        response = twilio.post_to(WEBHOOK_PATH, twilio.message("I am a new partner", **extra))
         odd.count(response.status_code, response.status_code == 400)
     # NumMedia of 5,000 digits: handled as no media (200), so counted as tried only
-    response = twilio.post(WEBHOOK_PATH, twilio.message("hello", NumMedia="9" * 5000))
+    response = twilio.post_to(WEBHOOK_PATH, twilio.message("hello", NumMedia="9" * 5000))
     odd.count(response.status_code, False)
     record("twilio_odd_signed", odd)
     assert twilio.store.learners.collection.count_documents({"_id": {"$regex": "[^+0-9a-z:]"}}) == 0
@@ -237,11 +233,9 @@ def test_twilio_forged_and_odd(twilio: WhatsApp):
 
 
 @pytest.fixture
-def slack():
-    api = FakeSlackAPI(token=SLACK_TOKEN, team_id=TEAM).start()
-    api.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
-    yield make_bot(api)
-    api.stop()
+def slack(slack_fake: FakeSlackAPI):
+    slack_fake.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
+    return make_bot(slack_fake)
 
 
 def test_slack_forged_and_odd(slack):
@@ -275,20 +269,17 @@ DISGUISES: dict[str, Callable[[str], str]] = {
 }
 
 
-def test_prompt_leak_disguises():
-    fake = FakeOpenAI()
-    try:
-        bot = Learners(fake)
-        bot.at_session_3(ADA)
-        row = Row()
-        for piece in prompt_fragments()[:3]:  # 27 questions: within the 30/minute flood limit
-            for disguise in DISGUISES.values():
-                fake.answer = f"Gold partners get 10%. {disguise(piece)} [3]"
-                reply = bot.say(ADA, f"{QUESTION} ({row.tried})").text
-                row.count(200, disguise(piece) not in reply and FALLBACK in reply)
-        record("prompt_leak_disguises", row)
-    finally:
-        fake.close()
+def test_prompt_leak_disguises(openai_fake: FakeOpenAI):
+    fake = openai_fake
+    bot = Learners(fake)
+    bot.at_session_3(ADA)
+    row = Row()
+    for piece in prompt_fragments()[:3]:  # 27 questions: within the 30/minute flood limit
+        for disguise in DISGUISES.values():
+            fake.answer = f"Gold partners get 10%. {disguise(piece)} [3]"
+            reply = bot.say(ADA, f"{QUESTION} ({row.tried})").text
+            row.count(200, disguise(piece) not in reply and FALLBACK in reply)
+    record("prompt_leak_disguises", row)
 
 
 def test_markdown_in_names(tmp_path: Path):

@@ -44,9 +44,9 @@ TEMPLATES = "quick_reply_1=HXone,quick_reply_2=HXtwo,quick_reply_3=HXthree"
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 def metric(name: str, **labels: str) -> float:

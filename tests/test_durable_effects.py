@@ -16,16 +16,16 @@ import pytest
 
 from tests.conftest import quizless_sample
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT, ENROL, TOKEN, Served, bodies_to, message, phone
+from tests.harness import ENROL, Served, bodies_to, message, phone
 
 ADA = phone(1)
 COMPLETE = [ENROL, *["next"] * 7]  # the quiz-free sample: the 7th `next` completes it
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 def died(fake: FakeTwilio, script: list[str]) -> Served:

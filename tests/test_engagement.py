@@ -453,34 +453,30 @@ def test_expiry_warning_respects_stop(bot, clock):
 # --- manager digest and notices --------------------------------------------------------
 
 
-def test_weekly_digest_and_completion_notice_by_email(clock):
-    from tests.fakes.smtp import smtp_server
-
-    with smtp_server() as (url, inbox):
-        services, _ = wire(clock, SMTP_URL=url)
-        for key, name in (("console:ada", "Ada"), ("console:bo", "Bo"), ("console:cy", "Cy")):
-            say(services, "help", key=key, name=name)  # the roster import's job, done by hand
-            services.store.learners.collection.update_one(
-                {"_id": key}, {"$set": {"profile.manager": "boss@example.com"}}
-            )
-        say(services, "I am a new partner", key="console:cy", name="Cy")  # then silence
-        clock.advance(hours=1)
-        finish_course(services, "console:ada", "Ada")
-        say(services, "I am a new partner", key="console:bo", name="Bo")
-        say(services, "next", key="console:bo", name="Bo")
-        clock.advance(days=6)
-        say(services, "menu", key="console:bo", name="Bo")
-        run_for(services, clock, 23)
-        assert [m["Subject"] for m in inbox] == ["Completed: Partner Onboarding", "Training digest"]
-        digest = inbox[1].get_payload()
-        assert "Completed this week (1)" in digest and "Ada: Partner Onboarding" in digest
-        assert "Bo: Partner Onboarding, on session 2 of 7: The three Solaro kits" in digest
-        assert (
-            "Overdue (1)" in digest and "Cy: Partner Onboarding, no activity for 7 days" in digest
+def test_weekly_digest_and_completion_notice_by_email(clock, smtp_fake):
+    url, inbox = smtp_fake
+    services, _ = wire(clock, SMTP_URL=url)
+    for key, name in (("console:ada", "Ada"), ("console:bo", "Bo"), ("console:cy", "Cy")):
+        say(services, "help", key=key, name=name)  # the roster import's job, done by hand
+        services.store.learners.collection.update_one(
+            {"_id": key}, {"$set": {"profile.manager": "boss@example.com"}}
         )
-        assert inbox[1]["To"] == "boss@example.com"
-        job = engagement(services).jobs.get("digest")
-        assert job["due"].replace(tzinfo=UTC) == MONDAY + timedelta(days=14)
+    say(services, "I am a new partner", key="console:cy", name="Cy")  # then silence
+    clock.advance(hours=1)
+    finish_course(services, "console:ada", "Ada")
+    say(services, "I am a new partner", key="console:bo", name="Bo")
+    say(services, "next", key="console:bo", name="Bo")
+    clock.advance(days=6)
+    say(services, "menu", key="console:bo", name="Bo")
+    run_for(services, clock, 23)
+    assert [m["Subject"] for m in inbox] == ["Completed: Partner Onboarding", "Training digest"]
+    digest = inbox[1].get_payload()
+    assert "Completed this week (1)" in digest and "Ada: Partner Onboarding" in digest
+    assert "Bo: Partner Onboarding, on session 2 of 7: The three Solaro kits" in digest
+    assert "Overdue (1)" in digest and "Cy: Partner Onboarding, no activity for 7 days" in digest
+    assert inbox[1]["To"] == "boss@example.com"
+    job = engagement(services).jobs.get("digest")
+    assert job["due"].replace(tzinfo=UTC) == MONDAY + timedelta(days=14)
 
 
 def test_nudge_sends_an_immediate_reminder_outside_quiet_hours(bot, clock):
@@ -549,15 +545,13 @@ def test_stop_cancels_the_pending_reminder_and_duplicates_do_not_reschedule(bot,
     assert jobs.get(f"reminder:{KEY}") is None
 
 
-def test_course_digest_channel_from_config(clock):
-    from tests.fakes.smtp import smtp_server
-
-    with smtp_server() as (url, inbox):
-        channels = " partner-onboarding=ops@example.com , "
-        services, _ = wire(clock, SMTP_URL=url, DIGEST_CHANNELS=channels)
-        assert engagement(services).course_channels == {"partner-onboarding": "ops@example.com"}
-        say(services, "I am a new partner")
-        run_for(services, clock, 24 * 7)
-        digests = [m for m in inbox if m["Subject"] == "Training digest"]
-        assert [m["To"] for m in digests] == ["ops@example.com"]
-        assert "Ada: Partner Onboarding, no activity for 7 days" in digests[0].get_payload()
+def test_course_digest_channel_from_config(clock, smtp_fake):
+    url, inbox = smtp_fake
+    channels = " partner-onboarding=ops@example.com , "
+    services, _ = wire(clock, SMTP_URL=url, DIGEST_CHANNELS=channels)
+    assert engagement(services).course_channels == {"partner-onboarding": "ops@example.com"}
+    say(services, "I am a new partner")
+    run_for(services, clock, 24 * 7)
+    digests = [m for m in inbox if m["Subject"] == "Training digest"]
+    assert [m["To"] for m in digests] == ["ops@example.com"]
+    assert "Ada: Partner Onboarding, no activity for 7 days" in digests[0].get_payload()

@@ -8,7 +8,7 @@ pipeline with the real `openai` client against the local fake OpenAI server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -196,10 +196,9 @@ class Deferred:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    yield server
-    server.close()
+def fake(openai_fake: FakeOpenAI) -> FakeOpenAI:
+    """conftest's `openai_fake`, by this module's name for it."""
+    return openai_fake
 
 
 @pytest.fixture

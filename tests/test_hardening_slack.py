@@ -142,12 +142,17 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def fake():
-    api = FakeSlackAPI(token=TOKEN, team_id=TEAM).start()
+def slack_ids() -> tuple[str, str]:
+    """conftest's `slack_fake` serves this module's real-length ids."""
+    return TOKEN, TEAM
+
+
+@pytest.fixture
+def fake(slack_fake: FakeSlackAPI) -> FakeSlackAPI:
+    """conftest's `slack_fake` with this module's learners."""
     for n, user in enumerate(USERS):
-        api.add_user(user, display_name=f"Learner{n}")
-    yield api
-    api.stop()
+        slack_fake.add_user(user, display_name=f"Learner{n}")
+    return slack_fake
 
 
 @pytest.fixture(scope="module")

@@ -15,23 +15,20 @@ import pytest
 from bot.channels.whatsapp import WEBHOOK_PATH
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.twilio_api import FakeTwilio
-from tests.harness import ACCOUNT, TOKEN
+from tests.harness import Served as WhatsApp
 from tests.test_slack import TEAM, USER, Bot, dm, envelope, make_bot
-from tests.test_slack import TOKEN as SLACK_TOKEN
-from tests.test_whatsapp import Bot as WhatsApp
 
 # --- WhatsApp ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def wa():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield WhatsApp(server)
+def wa(twilio_fake: FakeTwilio) -> WhatsApp:
+    return WhatsApp(twilio_fake)
 
 
 def test_num_media_with_5000_digits_is_not_a_500(wa: WhatsApp):
     """Regression (issue 16): `int()` of 5,000 digits raised ValueError → 500 on main."""
-    response = wa.post(WEBHOOK_PATH, wa.message("I am a new partner", NumMedia="9" * 5000))
+    response = wa.post_to(WEBHOOK_PATH, wa.message("I am a new partner", NumMedia="9" * 5000))
     assert response.status_code == 200
     assert wa.learner()["active_course"]
 
@@ -40,7 +37,7 @@ def test_num_media_with_5000_digits_is_not_a_500(wa: WhatsApp):
 def test_non_ascii_digits_in_from_are_refused(wa: WhatsApp, sender: str):
     """Regression (issue 16): on main `\\d` accepted Arabic-Indic digits, so
     `whatsapp:+1٥٥٥…` became a learner and a Twilio recipient."""
-    response = wa.post(WEBHOOK_PATH, wa.message("I am a new partner", frm=sender))
+    response = wa.post_to(WEBHOOK_PATH, wa.message("I am a new partner", frm=sender))
     assert response.status_code == 400
     assert wa.store.learners.collection.count_documents({}) == 0
 
@@ -60,11 +57,9 @@ def test_non_ascii_digits_in_error_code_are_not_a_code(wa: WhatsApp):
 
 
 @pytest.fixture
-def slack():
-    api = FakeSlackAPI(token=SLACK_TOKEN, team_id=TEAM).start()
-    api.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
-    yield make_bot(api)
-    api.stop()
+def slack(slack_fake: FakeSlackAPI) -> Bot:
+    slack_fake.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
+    return make_bot(slack_fake)
 
 
 def _form(payload: str) -> tuple[str, str]:

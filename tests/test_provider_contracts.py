@@ -31,9 +31,9 @@ PNG = bytes.fromhex(
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 def course(root: Path) -> Path:

@@ -49,9 +49,9 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 def stable(value: Any) -> Any:

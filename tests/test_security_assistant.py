@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -113,10 +112,9 @@ class Learners:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    yield server
-    server.close()
+def fake(openai_fake: FakeOpenAI) -> FakeOpenAI:
+    """conftest's `openai_fake`, by this module's name for it."""
+    return openai_fake
 
 
 def test_no_injection_leaks_the_prompt_or_another_learners_data(fake: FakeOpenAI):

@@ -46,12 +46,20 @@ from flows.course import Catalog, Media
 from flows.events import Button, Reply
 from flows.machine import session_reply
 from flows.state import from_doc
-from tests.conftest import ROOT, copy_without_quizzes, fresh_data_dir, make_course, served
+from tests.conftest import (
+    ROOT,
+    SLACK_TEAM,
+    SLACK_TOKEN,
+    copy_without_quizzes,
+    fresh_data_dir,
+    make_course,
+    served,
+)
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
-TEAM = "T0TEAM"
+TOKEN = SLACK_TOKEN  # what conftest's `slack_fake` serves
+TEAM = SLACK_TEAM
 USER = "U0ADA"
 APP_ID = "A0TRAIN"
 BASE = "https://trainbot.example.com"
@@ -232,12 +240,11 @@ def buttons(message: dict) -> list[str]:
 
 
 @pytest.fixture
-def fake():
-    api = FakeSlackAPI(token=TOKEN, team_id=TEAM).start()
-    api.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
-    api.add_user("U0BOB", display_name="", real_name="Bob Builder")
-    yield api
-    api.stop()
+def fake(slack_fake: FakeSlackAPI) -> FakeSlackAPI:
+    """conftest's `slack_fake` with Ada and Bob."""
+    slack_fake.add_user(USER, display_name="Ada", real_name="Ada Lovelace")
+    slack_fake.add_user("U0BOB", display_name="", real_name="Bob Builder")
+    return slack_fake
 
 
 def slack_env(fake: FakeSlackAPI, **more: str) -> dict[str, str]:

@@ -17,9 +17,9 @@ PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 @pytest.fixture(autouse=True)

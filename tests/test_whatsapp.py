@@ -32,11 +32,9 @@ from flows.events import Button, Inbound, Reply
 from flows.machine import session_reply
 from tests.conftest import SAMPLE, served
 from tests.fakes.twilio_api import STANDARD_SIDS, FakeTwilio
-from tests.harness import ACCOUNT, TOKEN
+from tests.harness import ADA, BUSINESS, PUBLIC, TOKEN, env
+from tests.harness import Served as Bot
 
-BUSINESS = "whatsapp:+14155238886"
-PUBLIC = "https://bot.example.com"
-ADA = "whatsapp:+2348012345678"
 TEMPLATES = "quick_reply_1=HXone,quick_reply_2=HXtwo,quick_reply_3=HXthree,notify=HXnotify"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -44,75 +42,10 @@ PNG = bytes.fromhex(
 )
 
 
-def env(fake: FakeTwilio, **extra: str) -> dict[str, str]:
-    return {
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_WHATSAPP_FROM": BUSINESS,
-        "TWILIO_API_BASE_URL": fake.url,
-        "PUBLIC_BASE_URL": PUBLIC,
-        **extra,
-    }
-
-
-class Bot:
-    """The Flask app wired with inline background work, and a Twilio that signs."""
-
-    def __init__(self, fake: FakeTwilio, **extra: str) -> None:
-        self.fake = fake
-        self.config = Config.from_env(env(fake, **extra), dotenv=None)
-        sender = WhatsAppSender(self.config, retry_wait=0.001)
-        self.services = build_services(self.config, {"whatsapp": sender})
-        self.app = create_app(self.config, self.services)
-        self.store = self.services.store
-        self.counter = 0
-
-    def sign(self, path: str, params: dict[str, Any], token: str = TOKEN) -> str:
-        return RequestValidator(token).compute_signature(PUBLIC + path, params)
-
-    def post(self, path: str, params: dict[str, Any], signature: str | None = "auto", **kw):
-        headers = {} if signature is None else {"X-Twilio-Signature": signature}
-        if signature == "auto":
-            headers["X-Twilio-Signature"] = self.sign(path, params)
-        return self.app.test_client().post(path, data=params, headers=headers, **kw)
-
-    def message(self, body: str = "", sid: str | None = None, frm: str = ADA, **extra: str):
-        self.counter += 1
-        params = {
-            "MessageSid": sid or f"SM{self.counter:032d}",
-            "AccountSid": ACCOUNT,
-            "From": frm,
-            "To": BUSINESS,
-            "Body": body,
-            "NumMedia": "0",
-            "ProfileName": "Ada",
-            "WaId": "2348012345678",
-            **extra,
-        }
-        return params
-
-    def say(self, body: str = "", **extra: str):
-        response = self.post(WEBHOOK_PATH, self.message(body, **extra))
-        assert response.status_code == 200, response.data
-        return response
-
-    def status(self, sid: str, state: str, code: str = "", to: str = ADA):
-        params = {"MessageSid": sid, "MessageStatus": state, "To": to, "From": BUSINESS}
-        if code:
-            params["ErrorCode"] = code
-        return self.post(STATUS_PATH, params)
-
-    def learner(self, key: str = ADA) -> dict[str, Any]:
-        return self.store.load(key) or {}
-
-    def deliveries(self, key: str = ADA) -> list[dict[str, Any]]:
-        return self.store.transcript(key)
-
-
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as server:
-        yield server
+def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
+    """conftest's `twilio_fake`, by this module's name for it."""
+    return twilio_fake
 
 
 @pytest.fixture
@@ -451,13 +384,15 @@ def test_bad_status_callbacks(bot: Bot, fake: FakeTwilio):
     bot.say("I am a new partner")
     sid = fake.wait_for(2)[0]["sid"]
     params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "21610", "To": ADA}
-    assert bot.post(STATUS_PATH, params, signature=None).status_code == 403
+    assert bot.post_to(STATUS_PATH, params, signature=None).status_code == 403
     assert (
-        bot.post(STATUS_PATH, params, signature=bot.sign(WEBHOOK_PATH, params)).status_code == 403
+        bot.post_to(STATUS_PATH, params, signature=bot.sign(WEBHOOK_PATH, params)).status_code
+        == 403
     )
-    assert bot.post(STATUS_PATH, {"MessageSid": sid}).status_code == 400
+    assert bot.post_to(STATUS_PATH, {"MessageSid": sid}).status_code == 400
     assert (
-        bot.post(STATUS_PATH, {"MessageSid": "SM.$x", "MessageStatus": "sent"}).status_code == 400
+        bot.post_to(STATUS_PATH, {"MessageSid": "SM.$x", "MessageStatus": "sent"}).status_code
+        == 400
     )
     assert bot.status("SM" + "f" * 32, "delivered").status_code == 204  # unknown: ignored
     assert bot.learner()["opted_out"] is False
@@ -521,12 +456,12 @@ def test_a_permanent_4xx_is_not_retried(bot: Bot, fake: FakeTwilio):
 def test_the_same_message_sid_three_times(bot: Bot, fake: FakeTwilio):
     params = bot.message("I am a new partner")
     for _ in range(3):
-        assert bot.post(WEBHOOK_PATH, params).status_code == 200
+        assert bot.post_to(WEBHOOK_PATH, params).status_code == 200
     assert len(fake.wait_for(2)) == 2
     assert bot.learner()["version"] == 1
     threads = [
         threading.Thread(
-            target=bot.post, args=(WEBHOOK_PATH, bot.message("next", sid="SM" + "9" * 32))
+            target=bot.post_to, args=(WEBHOOK_PATH, bot.message("next", sid="SM" + "9" * 32))
         )
         for _ in range(3)
     ]
@@ -542,8 +477,8 @@ def test_the_same_message_sid_three_times(bot: Bot, fake: FakeTwilio):
 def test_out_of_order_messages_are_each_handled_once(bot: Bot, fake: FakeTwilio):
     later = bot.message("next")
     earlier = bot.message("I am a new partner")
-    bot.post(WEBHOOK_PATH, later)
-    bot.post(WEBHOOK_PATH, earlier)
+    bot.post_to(WEBHOOK_PATH, later)
+    bot.post_to(WEBHOOK_PATH, earlier)
     texts = bodies(fake.wait_for(3))
     assert "To start a course" in texts[0]
     assert "Welcome, Ada" in texts[1] and "Session 1" in texts[2]
@@ -562,7 +497,7 @@ def test_two_messages_within_a_millisecond(bot: Bot, fake: FakeTwilio):
 
     def post(params):
         barrier.wait()
-        assert bot.post(WEBHOOK_PATH, params).status_code == 200
+        assert bot.post_to(WEBHOOK_PATH, params).status_code == 200
 
     threads = [threading.Thread(target=post, args=(p,)) for p in (first, second)]
     for t in threads:
@@ -592,18 +527,18 @@ def nothing_stored(bot: Bot) -> bool:
 
 def test_unsigned_forged_and_replayed_signatures_get_403(bot: Bot, fake: FakeTwilio):
     params = bot.message("I am a new partner")
-    assert bot.post(WEBHOOK_PATH, params, signature=None).status_code == 403
-    assert bot.post(WEBHOOK_PATH, params, signature="").status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, params, signature=None).status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, params, signature="").status_code == 403
     forged = RequestValidator("not-the-token").compute_signature(PUBLIC + WEBHOOK_PATH, params)
-    assert bot.post(WEBHOOK_PATH, params, signature=forged).status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, params, signature=forged).status_code == 403
     other_url = RequestValidator(TOKEN).compute_signature("http://localhost" + WEBHOOK_PATH, params)
-    assert bot.post(WEBHOOK_PATH, params, signature=other_url).status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, params, signature=other_url).status_code == 403
     genuine = bot.sign(WEBHOOK_PATH, params)
     tampered = {**params, "Body": "restart"}  # a captured signature replayed on new content
-    assert bot.post(WEBHOOK_PATH, tampered, signature=genuine).status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, tampered, signature=genuine).status_code == 403
     assert nothing_stored(bot) and fake.requests == 0
-    assert bot.post(WEBHOOK_PATH, params, signature=genuine).status_code == 200
-    assert bot.post(WEBHOOK_PATH, params, signature=genuine).status_code == 200  # exact replay
+    assert bot.post_to(WEBHOOK_PATH, params, signature=genuine).status_code == 200
+    assert bot.post_to(WEBHOOK_PATH, params, signature=genuine).status_code == 200  # exact replay
     assert len(fake.wait_for(2)) == 2 and bot.learner()["version"] == 1
 
 
@@ -611,8 +546,8 @@ def test_malformed_webhooks_get_400(bot: Bot, fake: FakeTwilio):
     for missing in ("MessageSid", "From"):
         params = bot.message("hello")
         del params[missing]
-        assert bot.post(WEBHOOK_PATH, params).status_code == 400
-    assert bot.post(WEBHOOK_PATH, bot.message("hi", sid="SM'; drop")).status_code == 400
+        assert bot.post_to(WEBHOOK_PATH, params).status_code == 400
+    assert bot.post_to(WEBHOOK_PATH, bot.message("hi", sid="SM'; drop")).status_code == 400
     assert nothing_stored(bot)
 
 
@@ -628,7 +563,7 @@ def test_malformed_webhooks_get_400(bot: Bot, fake: FakeTwilio):
     ],
 )
 def test_unknown_from_formats_are_refused(bot: Bot, sender: str):
-    assert bot.post(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
+    assert bot.post_to(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
     assert nothing_stored(bot)
 
 
@@ -675,17 +610,17 @@ def test_a_business_scoped_id_with_the_number_still_shared_stays_one_learner(
     "sender", ["whatsapp:us.1349120865", "whatsapp:US.", "whatsapp:US.12 34", "whatsapp:USA.123"]
 )
 def test_what_is_not_a_business_scoped_id_is_still_refused(bot: Bot, sender: str):
-    assert bot.post(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
+    assert bot.post_to(WEBHOOK_PATH, bot.message("hi", frm=sender)).status_code == 400
 
 
 def test_a_100_kb_body(bot: Bot, fake: FakeTwilio):
     params = bot.message("I am a new partner. " + "x" * 100_000)
-    assert bot.post(WEBHOOK_PATH, params, signature=None).status_code == 403
-    assert bot.post(WEBHOOK_PATH, params).status_code == 200
+    assert bot.post_to(WEBHOOK_PATH, params, signature=None).status_code == 403
+    assert bot.post_to(WEBHOOK_PATH, params).status_code == 200
     assert len(fake.wait_for(2)) == 2  # cut to 4,000 characters, still the enrollment
     assert bot.store.events.collection.find_one()["text"].startswith("I am a new partner.")
     huge = bot.message("x" * 1_100_000)
-    assert bot.post(WEBHOOK_PATH, huge).status_code == 413
+    assert bot.post_to(WEBHOOK_PATH, huge).status_code == 413
 
 
 def test_non_utf8_bytes(bot: Bot, fake: FakeTwilio):
