@@ -23,7 +23,8 @@ from bot.admin.auth import (
     sign_in,
     token_matches,
 )
-from bot.admin.views_common import _back
+from bot.admin.durations import format_duration
+from bot.admin.views_common import _back, session_label
 from bot.admin.webhook_views import add_routes as add_webhook_routes
 from bot.reports import ANSWER_MODES, Reports
 from bot.services import Services
@@ -45,6 +46,7 @@ def blueprint(services: Services) -> Blueprint:
         static_folder="static",
         static_url_path="/static",
     )
+    bp.add_app_template_filter(format_duration, "duration")
     reports = Reports(services.store)
     config = services.config
     _now = services.conversations.clock  # the bot's clock: figures agree with what it did
@@ -57,6 +59,7 @@ def blueprint(services: Services) -> Blueprint:
             "generated_token": config.admin_token_generated,
             "courses": services.library.current().courses,
             "answer_modes": ANSWER_MODES,
+            "session_label": session_label,
         }
 
     @bp.before_request

@@ -1,5 +1,5 @@
 """What the admin's page modules share: the safe "back" target of a form and a reply
-rendered as the web shows it."""
+rendered as the web shows it, and a session as admins read it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from flask import request
 
 from bot.outbox import reply_from_doc
 from bot.render import to_html
+from bot.reports.common import _session_ref
+from flows.course import Course
 
 
 def _back(default: str) -> str:
@@ -25,3 +27,12 @@ def _html(reply_doc: dict[str, Any]) -> str:
     """A delivered or queued reply rendered as the web shows it (escaped, media inline)."""
     reply = reply_from_doc(reply_doc)
     return to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else "")
+
+
+def session_label(course: Course | None, session_id: str | None) -> str:
+    """A session as admins read it, "3. Site survey" (ids such as "site-survey" go in a
+    tooltip); the bare id when the course no longer has that session, "" for none."""
+    if not session_id:
+        return ""
+    ref = _session_ref(course, session_id)
+    return f"{ref['number']}. {ref['title']}" if ref["number"] else session_id

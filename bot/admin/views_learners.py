@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from bot.admin import actions
 from bot.admin.auth import current_admin
-from bot.admin.views_common import _back, _html
+from bot.admin.views_common import _back, _html, session_label
 from bot.reports import STATUSES, Reports
 from bot.services import Services
 
@@ -39,6 +39,11 @@ def add_routes(bp: Blueprint, services: Services, reports: Reports) -> None:
             search=filters["q"],
             limit=500,
         )
+        catalog = services.library.current()
+        for row in rows:  # titles for people, ids in the tooltip
+            course = catalog.get(row["course"])
+            row["course_title"] = course.title if course else row["course"]
+            row["current_title"] = session_label(course, row["current"])
         choices = {
             name: sorted(str(v) for v in services.store.learners.values(path) if v)
             for name, path in (
