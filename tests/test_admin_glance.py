@@ -1,6 +1,6 @@
-"""Issue 17, "admin you can read at a glance": durations in hours and minutes, titles
-instead of ids, per-course denominators and the `course` filter on every export. Each test
-here failed on the code before the change."""
+"""Issue 17, "admin you can read at a glance": charts (server-rendered SVG), durations in
+hours and minutes, titles instead of ids, per-course denominators and the `course` filter
+on every export. Each test here failed on the code before the change."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.admin.charts import Point, bar_chart, column_chart
 from bot.admin.durations import format_duration
 from bot.admin.exports import KINDS
 from bot.reports import Reports
+from bot.reports.trends import week_label, week_starts
 from tests.admin_app import make_app
 from tests.test_admin import login
 
@@ -144,3 +146,51 @@ def test_every_export_filters_by_course(parts) -> None:
     assert len(learners) == 3 and ADA in {row["key"] for row in learners}
     only_other = client.get("/admin/export/learners.json?course=other").get_json()
     assert [row["key"] for row in only_other] == ["web:other"]
+
+
+# --- charts ------------------------------------------------------------------------------
+
+
+def test_charts_are_accessible_escaped_svg_with_a_table_fallback() -> None:
+    points = [Point("<script>x</script>", 50, "id <b>"), Point("Topic 2", 100), Point("?", None)]
+    svg = str(bar_chart("Right & wrong", "Share <correct>", points, unit="%", maximum=100))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "id &lt;b&gt;" in svg
+    assert re.search(r'<svg role="img" aria-labelledby="(chart-\d+)-t \1-d"', svg)
+    assert "<title id=" in svg and "<desc id=" in svg and "Share &lt;correct&gt;" in svg
+    assert 'width="180.0" height="20" class="bar"' in svg  # 50 % of the 360 px track
+    assert 'width="360.0" height="20" class="bar"' in svg
+    assert "<td>50%</td>" in svg and "<td>no data</td>" in svg  # the data table fallback
+    assert "style=" not in svg  # the CSP allows stylesheets only
+    columns = str(column_chart("Weekly", "Per week", [Point("W1", 0), Point("W2", 4)]))
+    assert columns.count('class="bar"') == 2 and 'height="150.0"' in columns
+
+
+def test_weekly_series_and_certificate_states(parts) -> None:
+    _, services, _ = parts
+    now = datetime.now(UTC)
+    reports = Reports(services.store)
+    weeks = reports.weekly("demo", now)
+    starts = week_starts(now)
+    assert len(weeks) == 12 and weeks[-1]["week"] == week_label(starts[-1])
+    assert [w["start"] for w in weeks] == starts and starts[-1].weekday() == 0
+    # The one inbound event of the seed: Ada, two hours ago.
+    ada_week = max(i for i, s in enumerate(starts) if s <= now - timedelta(hours=2))
+    assert [w["active"] for w in weeks] == [int(i == ada_week) for i in range(12)]
+    done = max(i for i, s in enumerate(starts) if s <= now - timedelta(days=8))
+    assert [w["completed"] for w in weeks] == [int(i == done) for i in range(12)]
+    states = reports.certificate_states("demo", now)
+    assert states == {"valid": 0, "expiring soon": 1, "expired": 0, "revoked": 0}
+
+
+def test_pages_show_the_charts(parts) -> None:
+    app, _, _ = parts
+    client = _client(app)
+    overview = client.get("/admin").get_data(as_text=True)
+    assert overview.count('<figure class="chart chart-columns">') == 2
+    assert "Active learners per week: Demo Course" in overview
+    content = client.get("/admin/content").get_data(as_text=True)
+    assert '<figure class="chart chart-bars">' in content
+    assert "Right answers per question" in content
+    certification = client.get("/admin/certification").get_data(as_text=True)
+    assert "Certificates by state: Demo Course" in certification
+    assert "<td>Expiring soon</td><td>1</td>" in certification

@@ -23,6 +23,7 @@ from bot.admin.auth import (
     sign_in,
     token_matches,
 )
+from bot.admin.course_charts import weekly_charts
 from bot.admin.durations import format_duration
 from bot.admin.views_common import _back, session_label
 from bot.admin.webhook_views import add_routes as add_webhook_routes
@@ -137,6 +138,9 @@ def blueprint(services: Services) -> Blueprint:
         return render_template(
             "admin/overview.html",
             reports=reports.overview(catalog, _now()),
+            trends={
+                c.id: weekly_charts(c.title, reports.weekly(c.id, _now())) for c in catalog.courses
+            },
             now=_now(),
             content_errors=sum(not p.warning for p in services.library.problems),
             parked=len(services.store.parked_learners()),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from bot.admin import actions
 from bot.admin.auth import current_admin
+from bot.admin.course_charts import certificate_bars, question_bars
 from bot.admin.preview import previews
 from bot.admin.views_common import _back
 from bot.reports import Reports
 from bot.services import Services
+from flows.course import Course
 from flows.messages import CATALOG, LANGUAGES, untranslated
 
 
@@ -29,6 +33,21 @@ def add_routes(bp: Blueprint, services: Services, reports: Reports) -> None:
 
     # --- content, certification, languages, audit ----------------------------------------
 
+    def _details(c: Course) -> dict[str, Any]:
+        """One course's block on the content page (its quiz items computed once)."""
+        quiz = reports.quiz_items(c)
+        return {
+            "course": c,
+            "previews": previews(c),
+            "quiz": quiz,
+            "quiz_chart": question_bars(c, quiz) if quiz else None,
+            "first_attempts": {
+                f["session"]: f["first_attempt_pass_rate"]
+                for f in reports.course_report(c, _now()).funnel
+            },
+            "questions": reports.questions(c),
+        }
+
     @bp.get("/content")
     def content():
         catalog = services.library.current()
@@ -36,19 +55,7 @@ def add_routes(bp: Blueprint, services: Services, reports: Reports) -> None:
             "admin/content.html",
             problems=services.library.problems,
             loaded_at=services.library.loaded_at,
-            details=[
-                {
-                    "course": c,
-                    "previews": previews(c),
-                    "quiz": reports.quiz_items(c),
-                    "first_attempts": {
-                        f["session"]: f["first_attempt_pass_rate"]
-                        for f in reports.course_report(c, _now()).funnel
-                    },
-                    "questions": reports.questions(c),
-                }
-                for c in catalog.courses
-            ],
+            details=[_details(c) for c in catalog.courses],
         )
 
     @bp.get("/certification")
@@ -65,6 +72,11 @@ def add_routes(bp: Blueprint, services: Services, reports: Reports) -> None:
             data=data,
             report=report,
             certificates=reports.certificate_rows(_now(), course.id) if course else [],
+            states_chart=certificate_bars(
+                course.title, reports.certificate_states(course.id, _now())
+            )
+            if course
+            else None,
             now=_now(),
         )
 
