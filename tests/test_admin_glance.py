@@ -80,6 +80,10 @@ def test_learners_table_shows_session_and_course_titles(parts) -> None:
     assert '<td title="s3">3. Topic 3</td>' in page  # Grace is on session 3
     assert '<td title="demo">Demo Course</td>' in page
     assert "<td>s3</td>" not in page
+    learner = _client(app).get(f"/admin/learners/{ADA}").get_data(as_text=True)
+    assert '<dd title="demo">Demo Course' in learner  # the active course
+    assert '<td title="s2">2. Topic 2</td>' in learner  # her quiz attempts' session
+    assert '<td title="demo">Demo Course</td>' in learner  # her certificate's course
 
 
 # --- denominators ------------------------------------------------------------------------

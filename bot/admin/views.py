@@ -25,7 +25,7 @@ from bot.admin.auth import (
 )
 from bot.admin.course_charts import weekly_charts
 from bot.admin.durations import format_duration
-from bot.admin.views_common import _back, session_label
+from bot.admin.views_common import _back, course_label, session_label
 from bot.admin.webhook_views import add_routes as add_webhook_routes
 from bot.reports import ANSWER_MODES, Reports
 from bot.services import Services
@@ -61,6 +61,10 @@ def blueprint(services: Services) -> Blueprint:
             "courses": services.library.current().courses,
             "answer_modes": ANSWER_MODES,
             "session_label": session_label,
+            "course_title": lambda course_id: course_label(services.library.current(), course_id),
+            "session_title": lambda course_id, session_id: session_label(
+                services.library.current().get(course_id), session_id
+            ),
         }
 
     @bp.before_request

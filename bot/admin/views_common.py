@@ -11,7 +11,7 @@ from flask import request
 from bot.outbox import reply_from_doc
 from bot.render import to_html
 from bot.reports.common import _session_ref
-from flows.course import Course
+from flows.course import Catalog, Course
 
 
 def _back(default: str) -> str:
@@ -27,6 +27,12 @@ def _html(reply_doc: dict[str, Any]) -> str:
     """A delivered or queued reply rendered as the web shows it (escaped, media inline)."""
     reply = reply_from_doc(reply_doc)
     return to_html(reply.text[:2000], f"/media/{reply.course_id}" if reply.course_id else "")
+
+
+def course_label(catalog: Catalog, course_id: str | None) -> str:
+    """A course as admins read it: its title (the bare id when it is no longer served)."""
+    course = catalog.get(course_id) if course_id else None
+    return course.title if course else course_id or ""
 
 
 def session_label(course: Course | None, session_id: str | None) -> str:
