@@ -45,6 +45,10 @@ def test_admin_in_a_browser(served_admin, page, tmp_path: Path) -> None:
     assert course.locator('[data-figure="completed"]').inner_text() == "1"
     assert course.locator('[data-figure="completion_rate"]').inner_text() == "33.3 %"
     assert course.locator("svg.funnel rect.bar").count() == 4
+    trend = course.locator("figure.chart-columns").first  # inline SVG passes the CSP
+    assert trend.locator("svg").bounding_box()["height"] > 150
+    assert trend.locator("svg rect.bar").count() == 12
+    assert trend.locator("table").is_hidden()  # the data table waits in a <details>
     screenshot(page, "admin-overview.png")
 
     # Filter the learner table.

@@ -61,4 +61,4 @@ def rows_for(reports: Reports, kind: str, now: datetime, course: str | None) -> 
         return reports.attempts(course)
     if kind == "certificates":
         return reports.certificate_rows(now, course)
-    return reports.learner_list()
+    return reports.learner_list(course)

@@ -21,9 +21,10 @@ from bot.reports.common import ANSWER_MODES, STATUSES
 from bot.reports.content import ContentFigures
 from bot.reports.courses import CourseFigures, CourseReport
 from bot.reports.learner import LearnerPages
+from bot.reports.trends import TrendFigures
 
 
-class Reports(CourseFigures, ContentFigures, CertificationFigures, LearnerPages):
+class Reports(CourseFigures, ContentFigures, CertificationFigures, LearnerPages, TrendFigures):
     """Read-only analytics over learners, deliveries and certificates."""
 
 

@@ -16,7 +16,8 @@ from bot.reports.common import (
     _aware,
     _cert_status,
     _count,
-    _median_days,
+    _days,
+    _median_seconds,
     _newest,
     _not_revoked,
     _of_course,
@@ -32,11 +33,13 @@ class CertificationFigures(ReportsBase):
 
     def certification(self, course: Course, now: datetime) -> dict[str, Any]:
         """Certification rate by role and manager (holders of a valid newest certificate of
-        the course among all learners with that role / manager), expiring certificates,
-        gaps, time to competency for one course."""
+        the course among the learners with that role / manager enrolled in the course: not
+        every learner in the system, which showed "(none) 10 learners, 20 %" next to a 40 %
+        completion rate), expiring certificates, gaps, time to competency for one course."""
         dimensions = ("role", "manager")
         result = self.learners.pipeline(
             [
+                {"$match": {f"progress.{course.id}": {"$exists": True}}},
                 LEARNER_CERTIFICATES,
                 {
                     "$project": {
@@ -75,13 +78,15 @@ class CertificationFigures(ReportsBase):
             ]
             for d in dimensions
         }
+        seconds = self._time_to_competency(course.id)
         return {
             "course": course.id,
             "by_role": by["role"],
             "by_manager": by["manager"],
             "expiring": self.expiring(course.id, now),
             "gaps": self.gaps(course),
-            "median_days_to_certificate": self._time_to_competency(course.id),
+            "median_days_to_certificate": _days(seconds),
+            "median_seconds_to_certificate": seconds,
         }
 
     def expiring(self, course_id: str, now: datetime) -> dict[str, Any]:
@@ -154,7 +159,7 @@ class CertificationFigures(ReportsBase):
         )
 
     def _time_to_competency(self, course_id: str) -> float | None:
-        """Median days from enrolment to the (first) certificate."""
+        """Median seconds from enrolment to the (first) certificate."""
         rows = self.certificates.pipeline(
             [
                 {"$match": {"course": course_id}},
@@ -173,4 +178,4 @@ class CertificationFigures(ReportsBase):
                 },
             ]
         )
-        return _median_days(r["ms"] for r in rows)
+        return _median_seconds(r["ms"] for r in rows)

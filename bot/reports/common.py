@@ -99,10 +99,15 @@ def _count(condition: dict[str, Any] | str) -> dict[str, Any]:
     return {"$sum": {"$cond": [condition, 1, 0]}}
 
 
-def _median_days(values: Iterable[Any]) -> float | None:
-    """Median of millisecond durations, in days (None without data)."""
-    days = [v / 86_400_000 for v in values if isinstance(v, int | float)]
-    return round(statistics.median(days), 1) if days else None
+def _median_seconds(values: Iterable[Any]) -> float | None:
+    """Median of millisecond durations, in seconds (None without data)."""
+    ms = [v for v in values if isinstance(v, int | float)]
+    return round(statistics.median(ms) / 1000, 1) if ms else None
+
+
+def _days(seconds: float | None) -> float | None:
+    """Seconds in days to one decimal (the API's and CLI's figure); None stays None."""
+    return None if seconds is None else round(seconds / 86_400, 1)
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -15,7 +15,8 @@ from bot.reports.common import (
     ReportsBase,
     _cert_status,
     _count,
-    _median_days,
+    _days,
+    _median_seconds,
     _newest,
     _of_course,
     _rate,
@@ -51,6 +52,7 @@ class CourseReport:
     active_today: int = 0
     active_7d: int = 0
     median_days_to_complete: float | None = None
+    median_seconds_to_complete: float | None = None  # for pages: minutes are not "0.0 days"
     first_attempt_pass_rate: float | None = None
     funnel: list[dict[str, Any]] = field(
         default_factory=list
@@ -271,6 +273,7 @@ class CourseFigures(ReportsBase):
         taken = sum(row["quizzes"] for row in firsts.values())
         enrolled = totals.get("enrolled", 0)
         completed = totals.get("completed", 0)
+        median = _median_seconds(totals.get("durations", []))
         return CourseReport(
             course=course.id,
             title=course.title,
@@ -280,7 +283,8 @@ class CourseFigures(ReportsBase):
             completion_rate=_rate(completed, enrolled),
             active_today=totals.get("active_today", 0),
             active_7d=totals.get("active_7d", 0),
-            median_days_to_complete=_median_days(totals.get("durations", [])),
+            median_days_to_complete=_days(median),
+            median_seconds_to_complete=median,
             first_attempt_pass_rate=_rate(passed, taken),
             funnel=funnel,
         )

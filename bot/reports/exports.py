@@ -18,11 +18,14 @@ from flows.quiz import percent
 class Exports(ReportsBase):
     """The export rows."""
 
-    def learner_list(self) -> list[dict[str, Any]]:
-        """One row per learner: identity, profile and the courses they are enrolled in."""
+    def learner_list(self, course_id: str | None = None) -> list[dict[str, Any]]:
+        """One row per learner (enrolled in `course_id` when given): identity, profile and
+        the courses they are enrolled in."""
+        enrolled = [{"$match": {f"progress.{course_id}": {"$exists": True}}}] if course_id else []
         return list(
             self.learners.pipeline(
                 [
+                    *enrolled,
                     {
                         "$project": {
                             "_id": 0,
