@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from bot import linking
 from bot.services import Services
 from bot.store import Store
 from bot.store.link_codes import MAX_WRONG_TRIES
 from flows.commands import Cmd, Command, parse
-from flows.events import Inbound
+from flows.events import Inbound, Link
 from flows.messages import say
 from tests.conftest import FakeClock, make_course
 from tests.test_addresses import _bot
@@ -123,3 +124,14 @@ def test_the_answers_speak_the_course_language() -> None:
     french = make_course(2, settings={"language": "fr"})
     assert say("link_code", french, code="123456", minutes=10).endswith("lier 123456")
     assert say("link_code", None, code="123456", minutes=10).endswith("link 123456")
+
+
+def test_a_replayed_redeem_answers_linked_again(store: Store) -> None:
+    """A performer that died after linking, before answering, runs the effect again: the
+    code, used by this very address, still answers "linked" and changes nothing."""
+    store.ensure_indexes()
+    code = store.link_codes.issue(PHONE, NOW)
+    effect = Link(code, SLACK)
+    assert linking.answer(store, SLACK, effect, NOW) == ("link_done", {})
+    assert linking.answer(store, SLACK, effect, NOW) == ("link_done", {})
+    assert store.addresses.learner_of(SLACK) == PHONE
