@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot import linking
 from bot.assistant import Assistant
 from bot.content import Library
 from bot.observability import HANDLE_SECONDS, INBOUND_DROPPED, MESSAGES_IN
@@ -37,10 +38,12 @@ from flows.events import (
     Grade,
     Graded,
     Inbound,
+    Link,
     Reply,
     SendCertificate,
 )
 from flows.machine import step
+from flows.messages import say
 from flows.ratelimit import Admission, admit
 from flows.state import Learner, from_doc, to_doc
 
@@ -53,7 +56,7 @@ EFFECT_STALE = timedelta(seconds=60)  # an effect still pending this long lost i
 SEEN = "Seen"  # the effect of every message: restart the learner's reminder ladder
 XAPI = "Xapi"  # the effect of every message with XAPI_ENDPOINT set: queue its statements
 EFFECTS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Ask, Grade, CourseCompleted, SendCertificate)
+    cls.__name__: cls for cls in (Ask, Grade, CourseCompleted, SendCertificate, Link)
 }
 
 Background = Callable[[Callable[[], object]], None]
@@ -136,8 +139,8 @@ class Conversations:
         # A person's other channel address (a roster's Slack id next to the phone, a
         # linked channel) is handled as their primary learner, and the replies of this
         # turn go back to the address they wrote from.
-        key = self.store.addresses.learner_of(inbound.key)
-        to = {"to": inbound.key} if key != inbound.key else {}
+        key, address = self.store.addresses.learner_of(inbound.key), inbound.key
+        to = {"to": address} if key != address else {}
         inbound = replace(inbound, key=key)
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(inbound.key)
@@ -164,7 +167,10 @@ class Conversations:
                 self._log_inbound(inbound, now, status="dropped: flood")
                 return Handled("rate_limited")
             outcome = admission.outcome or step(admission.learner, catalog, inbound, now)
-            effects = self._pending(inbound, outcome.effects, now)
+            said = tuple(
+                replace(e, address=address) if isinstance(e, Link) else e for e in outcome.effects
+            )
+            effects = self._pending(inbound, said, now)
             commit = self.store.commit(
                 inbound.key,
                 doc,
@@ -200,7 +206,7 @@ class Conversations:
         kept: list[dict[str, Any]] = [
             _effect_doc(e)
             for e in effects
-            if isinstance(e, Ask | Grade) or self.engagement is not None
+            if isinstance(e, Ask | Grade | Link) or self.engagement is not None
         ]
         if self.engagement is not None:
             kept.append({"kind": SEEN})
@@ -228,9 +234,11 @@ class Conversations:
                 self._answer(key, effect, effect_id)
             elif isinstance(effect, Grade):
                 self._grade(key, effect)
+            elif isinstance(effect, Link):
+                self._link(key, effect, effect_id)
             elif self.engagement is not None:
                 self.engagement.on_effect(key, effect, effect_id)
-        if self.xapi is not None and doc["kind"] not in (SEEN, "Ask", "Grade"):
+        if self.xapi is not None and doc["kind"] not in (SEEN, "Ask", "Grade", "Link"):
             self.xapi.record(key)
         self.store.effect_done(key, effect_id)
 
@@ -297,12 +305,15 @@ class Conversations:
         the effect they perform (see `queue_decided`)."""
         self.queue_decided(key, lambda _: (replies, {}), done)
 
-    def queue_decided(self, key: str, decide: Decide, done: str | None = None) -> bool:
+    def queue_decided(
+        self, key: str, decide: Decide, done: str | None = None, to: str = ""
+    ) -> bool:
         """Queue replies decided from the learner's latest document, with any fields they
         set, in one guarded write; a conflicting write (say, STOP) makes `decide` run again
         on the new document. With `done`, the replies perform that pending effect: nothing
         is queued once it is no longer pending (another performer did it), and the same
-        write forgets it. Returns whether anything was queued."""
+        write forgets it; `to`: the address they go to, when not the learner key. Returns
+        whether anything was queued."""
         for _ in range(COMMIT_ATTEMPTS):
             doc = self.store.load(key)
             if doc is not None and done and done not in _effect_ids(doc):
@@ -315,7 +326,7 @@ class Conversations:
                 key,
                 doc,
                 fields,
-                [reply_to_doc(r) for r in replies],
+                [{**reply_to_doc(r), **({"to": to} if to and to != key else {})} for r in replies],
                 None,
                 self.clock(),
                 done=done,
@@ -332,6 +343,19 @@ class Conversations:
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")
         self.queue(key, [tagged, *ask.then], done)
+        self.deliver(key)
+
+    def _link(self, key: str, effect: Link, done: str) -> None:
+        """Issue or redeem a linking code (`bot.linking`) and answer on the channel the
+        learner typed `link` on, in their course's language."""
+        said, values = linking.answer(self.store, key, effect, self.clock())
+        catalog = self.library.current()
+
+        def decide(doc: dict[str, Any]) -> tuple[list[Reply], dict[str, Any]]:
+            course = catalog.get(doc.get("active_course"))
+            return [Reply(say(said, course, **values))], {}
+
+        self.queue_decided(key, decide, done, effect.address)
         self.deliver(key)
 
     def _grade(self, key: str, effect: Grade) -> None:

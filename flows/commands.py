@@ -44,6 +44,7 @@ class Cmd(StrEnum):
     QUIT = "quit"
     TIMEZONE = "timezone"
     CERTIFICATE = "certificate"
+    LINK = "link"
 
 
 ALIASES: dict[str, Cmd] = {
@@ -98,11 +99,14 @@ ALIASES: dict[str, Cmd] = {
     "end quiz": Cmd.QUIT,
     "certificate": Cmd.CERTIFICATE,
     "my certificate": Cmd.CERTIFICATE,
+    "link": Cmd.LINK,
 }
 
 # Matched on the raw text: normalising would turn "Europe/Berlin" into "europe berlin".
 _TIMEZONE = re.compile(r"^\s*(?:timezone|time zone)(?:\s+(\S+))?\s*$", re.IGNORECASE)
 _SECTION = re.compile(r"^(?:section|session|go to|go|jump to)\s+(\S+)$")
+# `link 123 456` as well as `link 123456`: the code is the digits (matched on normalised words).
+_LINK = re.compile(r"^link\s+(\d[\d ]*)$")
 
 
 COMMAND_WORDS: dict[str, Mapping[str, tuple[str, ...]]] = {"fr": COMMANDS_FR}
@@ -117,6 +121,7 @@ class _Local:
     aliases: Mapping[str, Cmd]
     section: re.Pattern[str]
     timezone: re.Pattern[str]
+    link: re.Pattern[str]
 
 
 def fold(text: str) -> str:
@@ -147,6 +152,7 @@ def _local(language: str) -> _Local | None:
         aliases,
         re.compile(rf"^(?:{_prefixes(words[Cmd.SECTION])})\s+(\S+)$"),
         re.compile(rf"^\s*(?:{_prefixes(words[Cmd.TIMEZONE])})(?:\s+(\S+))?\s*$", re.IGNORECASE),
+        re.compile(rf"^(?:{_prefixes(words[Cmd.LINK])})\s+(\d[\d ]*)$"),
     )
 
 
@@ -190,6 +196,8 @@ def parse(text: str, language: str = "en") -> Command | None:
         return Command(ALIASES[words])
     if match := (local and local.section.match(fold(words))) or _SECTION.match(words):
         return Command(Cmd.SECTION, match.group(1))
+    if match := (local and local.link.match(fold(words))) or _LINK.match(words):
+        return Command(Cmd.LINK, match.group(1).replace(" ", ""))
     return None
 
 

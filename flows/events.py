@@ -125,7 +125,20 @@ class SendCertificate:
     course_id: str
 
 
-Effect = Ask | Grade | CourseCompleted | SendCertificate
+@dataclass(frozen=True)
+class Link:
+    """Effect: the learner typed `link` (no `code`: issue a one-time code) or `link 123456`
+    on another channel (redeem `code`: that channel's address joins the code's learner).
+
+    Codes need randomness, a clock and the store, so `bot/` does both and answers.
+    `address` is the channel address the learner wrote from: `flows` only sees learner
+    keys, so `bot/` fills it in when it commits the effect."""
+
+    code: str = ""
+    address: str = ""
+
+
+Effect = Ask | Grade | CourseCompleted | SendCertificate | Link
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,38 @@ CATALOG: dict[str, str] = {
         "You don't have a certificate yet. Finish a course and I'll send yours here."
     ),
     "certificate_not_offered": "**{course}** doesn't award a certificate.",
+    "link_code": (
+        "🔗 Your linking code is **{code}** (valid {minutes} minutes, once).\n"
+        "On your other channel, send: link {code}"
+    ),
+    "link_done": (
+        "✅ Linked! This channel now continues the same training as your other one. "
+        "Reply **menu** to carry on."
+    ),
+    "link_wrong": (
+        "That code isn't right. Check the 6 digits and send **link** followed by them, "
+        "or send **link** on your first channel for a new code."
+    ),
+    "link_expired": (
+        "That code has expired (codes last {minutes} minutes). "
+        "Send **link** on your first channel for a new one."
+    ),
+    "link_used": (
+        "That code has already been used. Send **link** on your first channel for a new one."
+    ),
+    "link_void": (
+        "That code is no longer valid after too many wrong tries. "
+        "Send **link** on your first channel for a new one."
+    ),
+    "link_already": "This channel is already linked to your account. Nothing to do.",
+    "link_taken": (
+        "This channel is already linked to another account, so I can't link it. "
+        "Please contact your trainer."
+    ),
+    "link_has_progress": (
+        "This channel already has its own training progress, so I won't merge it into your "
+        "other account. Please contact your trainer to combine them."
+    ),
     "certificate_revoked": (
         "Your certificate for **{course}** has been revoked. Please contact your trainer."
     ),

@@ -197,6 +197,39 @@ FR: dict[str, str] = {
         "Vous n'avez pas encore de certificat. Terminez un cours et je vous enverrai le vôtre ici."
     ),
     "certificate_not_offered": "**{course}** ne délivre pas de certificat.",
+    "link_code": (
+        "🔗 Votre code de liaison est **{code}** (valable {minutes} minutes, une seule fois).\n"
+        "Sur votre autre canal, envoyez : lier {code}"
+    ),
+    "link_done": (
+        "✅ C'est lié ! Ce canal poursuit maintenant la même formation que l'autre. "
+        "Répondez **menu** pour continuer."
+    ),
+    "link_wrong": (
+        "Ce code n'est pas le bon. Vérifiez les 6 chiffres et envoyez **lier** suivi du code, "
+        "ou envoyez **lier** sur votre premier canal pour un nouveau code."
+    ),
+    "link_expired": (
+        "Ce code a expiré (un code dure {minutes} minutes). "
+        "Envoyez **lier** sur votre premier canal pour en obtenir un nouveau."
+    ),
+    "link_used": (
+        "Ce code a déjà été utilisé. "
+        "Envoyez **lier** sur votre premier canal pour en obtenir un nouveau."
+    ),
+    "link_void": (
+        "Ce code n'est plus valable après trop d'essais erronés. "
+        "Envoyez **lier** sur votre premier canal pour en obtenir un nouveau."
+    ),
+    "link_already": "Ce canal est déjà lié à votre compte. Rien à faire.",
+    "link_taken": (
+        "Ce canal est déjà lié à un autre compte, je ne peux donc pas le lier. "
+        "Veuillez contacter votre formateur."
+    ),
+    "link_has_progress": (
+        "Ce canal a déjà sa propre progression de formation : je ne la fusionne pas avec "
+        "votre autre compte. Veuillez contacter votre formateur pour les réunir."
+    ),
     "certificate_revoked": (
         "Votre certificat pour **{course}** a été révoqué. Veuillez contacter votre formateur."
     ),
@@ -420,6 +453,7 @@ COMMANDS_FR: dict[str, tuple[str, ...]] = {
     "skip": ("passer", "passer la question", "sauter"),
     "quit": ("abandonner", "abandonner le quiz", "quitter le quiz", "arrêter le quiz"),
     "certificate": ("certificat", "mon certificat", "attestation"),
+    "link": ("lier", "relier"),
     "section": ("section", "session", "partie", "aller à", "chapitre"),
     "timezone": ("fuseau horaire", "fuseau"),
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bot.store.repository import Repository
 
@@ -51,3 +51,16 @@ class Addresses(Repository):
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", ())):
                 raise
+
+    def link(self, address: str, learner: str, now: datetime) -> bool:
+        """Attach one address (a channel linked with `link`) to `learner`; False when the
+        address already belongs to another learner (an address is one learner's)."""
+        try:
+            self.collection.insert_one({"_id": address, "learner": learner, "linked_at": now})
+        except DuplicateKeyError:
+            return self.learner_of(address) == learner
+        return True
+
+    def linked_to(self, learner: str) -> bool:
+        """Whether any other address belongs to `learner`."""
+        return self.collection.find_one({"learner": learner}, {"_id": 1}) is not None

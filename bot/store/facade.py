@@ -27,6 +27,7 @@ from bot.store.events import Events
 from bot.store.inbound import Inbound
 from bot.store.jobs import Jobs
 from bot.store.learners import Learners
+from bot.store.link_codes import LinkCodes
 from bot.store.outbox import Outbox
 from bot.store.problems import Problems
 from bot.store.questions import Questions
@@ -51,6 +52,7 @@ class Store:
         self.deliveries = Deliveries(self.db)
         self.learners = Learners(self.db, self.deliveries)
         self.addresses = Addresses(self.db)  # a learner's other channel addresses
+        self.link_codes = LinkCodes(self.db)  # one-time codes that link a channel
         self.outbox = Outbox(self.db, self.deliveries)
         self.events = Events(self.db)
         self.questions = Questions(self.db)
@@ -143,6 +145,7 @@ class Store:
         for repository in (
             self.learners,
             self.addresses,
+            self.link_codes,
             self.deliveries,
             self.events,
             self.questions,

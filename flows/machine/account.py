@@ -1,5 +1,6 @@
 """Account commands: what a learner can ask in any situation, in a course or not (help,
-the catalog, progress, STOP / START, time zone, certificate), and a stray yes / no."""
+the catalog, progress, STOP / START, time zone, certificate, linking a channel), and a
+stray yes / no."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from types import MappingProxyType
 
 from flows.awards import award_of
 from flows.commands import Command
-from flows.events import Button, Outcome, SendCertificate
+from flows.events import Button, Link, Outcome, SendCertificate
 from flows.machine.turn import Turn, done_count, first_open
 from flows.messages import say
 from flows.reminders import learner_zone, policy_of, zone_name
@@ -97,6 +98,12 @@ def certificate(turn: Turn, _: Command) -> Outcome:
     if award_of(course) is None:
         return turn.say("certificate_not_offered", course, course=course.title).done()
     return turn.done(SendCertificate(course.id))
+
+
+def link(turn: Turn, command: Command) -> Outcome:
+    """`link` / `link 123456`: the bot issues or redeems a one-time code (it holds the codes
+    and the randomness) and answers; nothing about the learner changes here."""
+    return turn.done(Link(command.arg))
 
 
 def unconfirmed(turn: Turn, _: Command) -> Outcome:

@@ -246,6 +246,7 @@ OUTSIDE_QUIZZES: tuple[Route[Message], ...] = (
     (is_command(Cmd.YES, Cmd.NO), given(account.unconfirmed)),
     (is_command(Cmd.TIMEZONE), given(account.set_timezone)),
     (is_command(Cmd.CERTIFICATE), given(account.certificate)),
+    (is_command(Cmd.LINK), given(account.link)),
 )
 """Commands that mean the same in or out of a course."""
 
