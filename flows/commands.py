@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+from flows.commands_fr import COMMANDS_FR
 from flows.course import Catalog, Course
-from flows.messages_fr import COMMANDS_FR
 
 
 class Cmd(StrEnum):

@@ -12,11 +12,11 @@ import pytest
 
 from bot.content import check
 from flows.commands import ALIASES, COMMAND_WORDS, Cmd, Command, fold, normalize, parse
+from flows.commands_fr import COMMANDS_FR
 from flows.course import Catalog, Course, Question, Session
 from flows.events import Ask, Inbound, Outcome
 from flows.machine import step
 from flows.messages import CATALOG, LANGUAGES, typed_hint
-from flows.messages_fr import COMMANDS_FR
 from flows.state import Learner
 from tests.conftest import T0, make_course
 
