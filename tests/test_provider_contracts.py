@@ -23,17 +23,7 @@ from tests.conftest import fresh_data_dir
 from tests.fakes.twilio_api import STANDARD_SIDS, FakeTwilio, list_picker
 from tests.harness import ACCOUNT, PUBLIC, TOKEN, Served, message, phone
 from tests.test_admin import login
-
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
-
-
-@pytest.fixture
-def fake(twilio_fake: FakeTwilio) -> FakeTwilio:
-    """conftest's `twilio_fake`, by this module's name for it."""
-    return twilio_fake
+from tests.test_whatsapp import PNG
 
 
 def course(root: Path) -> Path:
@@ -61,8 +51,8 @@ def course(root: Path) -> Path:
     return folder.parent
 
 
-def served(fake: FakeTwilio, root: Path, **extra: str) -> Served:
-    bot = Served(fake, CONTENT_DIR=str(course(root)), **extra)
+def served(twilio_fake: FakeTwilio, root: Path, **extra: str) -> Served:
+    bot = Served(twilio_fake, CONTENT_DIR=str(course(root)), **extra)
 
     def fetch(url: str) -> tuple[str, int] | None:
         """As Twilio fetches a MediaUrl: the Content-Type and size the bot serves."""
@@ -70,7 +60,7 @@ def served(fake: FakeTwilio, root: Path, **extra: str) -> Served:
         assert response.status_code == 200, url
         return response.headers["Content-Type"], len(response.data)
 
-    fake.fetch_media = fetch
+    twilio_fake.fetch_media = fetch
     return bot
 
 
@@ -78,55 +68,57 @@ def variables(message: dict[str, Any]) -> dict[str, str]:
     return json.loads(message["ContentVariables"][0])
 
 
-def test_every_option_count_gets_its_own_list_template(fake: FakeTwilio, tmp_path: Path):
-    bot = served(fake, tmp_path, TWILIO_CONTENT_SIDS=STANDARD_SIDS)
+def test_every_option_count_gets_its_own_list_template(twilio_fake: FakeTwilio, tmp_path: Path):
+    bot = served(twilio_fake, tmp_path, TWILIO_CONTENT_SIDS=STANDARD_SIDS)
     ada = phone(1)
     assert bot.post(message(1, ada, "start contracts")).status_code == 200
     bot.post(message(2, ada, "quiz"))
-    four = [m for m in fake.messages if m.get("ContentSid") == ["HXlist4"]]
-    assert len(four) == 1 and "Four options?" in fake.shown(four[0])
+    four = [m for m in twilio_fake.messages if m.get("ContentSid") == ["HXlist4"]]
+    assert len(four) == 1 and "Four options?" in twilio_fake.shown(four[0])
     rows = variables(four[0])
     assert [rows[str(2 + 2 * n)] for n in range(4)] == [f"{n}) Choice {n}" for n in range(1, 5)]
     bot.post({**message(3, ada, ""), "ListId": rows["3"], "ListTitle": "Choice 1"})
-    seven = [m for m in fake.messages if m.get("ContentSid") == ["HXlist7"]]
-    assert len(seven) == 1 and "Seven options?" in fake.shown(seven[0])
+    seven = [m for m in twilio_fake.messages if m.get("ContentSid") == ["HXlist7"]]
+    assert len(seven) == 1 and "Seven options?" in twilio_fake.shown(seven[0])
     assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
 def test_one_list_template_for_every_count_is_never_sent_with_rows_unset(
-    fake: FakeTwilio, tmp_path: Path
+    twilio_fake: FakeTwilio, tmp_path: Path
 ):
     """The old `list=HX…` (a 10-row template) under a 4-option question showed six sample
     rows; now such a question falls back to typed choices and the check names the fix."""
-    bot = served(fake, tmp_path, TWILIO_CONTENT_SIDS="list=HXlist10,notify=HXnotify")
+    bot = served(twilio_fake, tmp_path, TWILIO_CONTENT_SIDS="list=HXlist10,notify=HXnotify")
     ada = phone(2)
     bot.post(message(1, ada, "start contracts"))
     bot.post(message(2, ada, "quiz"))
-    assert not [m for m in fake.messages if m.get("ContentSid") == ["HXlist10"]]
-    assert any("Four options?" in fake.shown(m) for m in fake.messages)
+    assert not [m for m in twilio_fake.messages if m.get("ContentSid") == ["HXlist10"]]
+    assert any("Four options?" in twilio_fake.shown(m) for m in twilio_fake.messages)
     assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
-def test_media_as_whatsapp_shows_it(fake: FakeTwilio, tmp_path: Path):
+def test_media_as_whatsapp_shows_it(twilio_fake: FakeTwilio, tmp_path: Path):
     """An image carries its caption; a PDF's text comes as a message of its own (WhatsApp
     shows no caption on documents); a GIF, which WhatsApp refuses, arrives as a link."""
-    bot = served(fake, tmp_path)
+    bot = served(twilio_fake, tmp_path)
     ada = phone(3)
     bot.post(message(1, ada, "start contracts"))
-    media = {m["MediaUrl"][0].rsplit("/", 1)[-1]: m for m in fake.messages if "MediaUrl" in m}
+    media = {
+        m["MediaUrl"][0].rsplit("/", 1)[-1]: m for m in twilio_fake.messages if "MediaUrl" in m
+    }
     assert set(media) == {"kit.png", "checklist.pdf"}
-    assert fake.shown(media["kit.png"]) == "The kit"
-    assert fake.shown(media["checklist.pdf"]) == ""
-    shown = [fake.shown(m) for m in fake.messages]
+    assert twilio_fake.shown(media["kit.png"]) == "The kit"
+    assert twilio_fake.shown(media["checklist.pdf"]) == ""
+    shown = [twilio_fake.shown(m) for m in twilio_fake.messages]
     checklist = shown.index("The installation checklist")
-    assert fake.messages[checklist + 1] is media["checklist.pdf"]
+    assert twilio_fake.messages[checklist + 1] is media["checklist.pdf"]
     assert f"A spinner: {PUBLIC}/media/contracts/media/spin.gif" in shown
     assert not [d for d in bot.store.deliveries.collection.find() if d.get("status") == "failed"]
 
 
-def test_the_fake_refuses_what_whatsapp_refuses(fake: FakeTwilio):
+def test_the_fake_refuses_what_whatsapp_refuses(twilio_fake: FakeTwilio):
     """The fake itself: a guard that the suite would see these bugs."""
-    sender = WhatsAppSender(Config.from_env(env(fake), dotenv=None), retry_wait=0.001)
+    sender = WhatsAppSender(Config.from_env(env(twilio_fake), dotenv=None), retry_wait=0.001)
     send = sender.client.messages.create
     to, frm = phone(4), "whatsapp:+14155238886"
     with pytest.raises(Exception, match="sample values"):
@@ -140,26 +132,28 @@ def test_the_fake_refuses_what_whatsapp_refuses(fake: FakeTwilio):
         send(to=to, from_=frm, content_sid="HXone", content_variables=json.dumps(pairs))
 
 
-def env(fake: FakeTwilio, **extra: str) -> dict[str, str]:
+def env(twilio_fake: FakeTwilio, **extra: str) -> dict[str, str]:
     return {
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
-        "TWILIO_API_BASE_URL": fake.url,
+        "TWILIO_API_BASE_URL": twilio_fake.url,
         "PUBLIC_BASE_URL": PUBLIC,
         "DATA_DIR": fresh_data_dir(),
         **extra,
     }
 
 
-def test_start_up_template_check_reports_on_healthz_and_admin(fake: FakeTwilio, tmp_path: Path):
+def test_start_up_template_check_reports_on_healthz_and_admin(
+    twilio_fake: FakeTwilio, tmp_path: Path
+):
     """Wrong SIDs, a 10-row template under list_4, an unapproved notify, the old single
     `list`: each is a problem on the admin overview and counted on /healthz until fixed."""
-    fake.templates["HXbig"] = list_picker(10)
-    fake.approvals["HXnotify"] = "pending"
+    twilio_fake.templates["HXbig"] = list_picker(10)
+    twilio_fake.approvals["HXnotify"] = "pending"
     wrong = "quick_reply_1=HXone,quick_reply_2=HXone,quick_reply_3=HXnope,list_4=HXbig,"
     wrong += "list=HXlist10,notify=HXnotify"
-    bot = served(fake, tmp_path, TWILIO_CONTENT_SIDS=wrong, ADMIN_TOKEN="admin-secret")
+    bot = served(twilio_fake, tmp_path, TWILIO_CONTENT_SIDS=wrong, ADMIN_TOKEN="admin-secret")
     jobs(bot.services)["templates"]()
     problems = {p["_id"]: p["what"] for p in bot.store.open_problems()}
     prefix = whatsapp_templates.PROBLEM_PREFIX
@@ -175,7 +169,7 @@ def test_start_up_template_check_reports_on_healthz_and_admin(fake: FakeTwilio, 
     login(client, "admin-secret")
     assert "WhatsApp template list_4" in client.get("/admin").get_data(as_text=True)
 
-    fake.approvals["HXnotify"] = "approved"
+    twilio_fake.approvals["HXnotify"] = "approved"
     sender = bot.services.outbox.senders["whatsapp"]
     assert isinstance(sender, WhatsAppSender)
     # the operator fixed the configuration and restarted
@@ -185,8 +179,8 @@ def test_start_up_template_check_reports_on_healthz_and_admin(fake: FakeTwilio, 
     assert bot.client().get("/healthz").get_json()["setup_problems"] == 0
 
 
-def test_the_button_template_is_chosen_by_count(fake: FakeTwilio):
-    config = Config.from_env(env(fake, TWILIO_CONTENT_SIDS=STANDARD_SIDS), dotenv=None)
+def test_the_button_template_is_chosen_by_count(twilio_fake: FakeTwilio):
+    config = Config.from_env(env(twilio_fake, TWILIO_CONTENT_SIDS=STANDARD_SIDS), dotenv=None)
     sender = WhatsAppSender(config)
     names = {sid: name for name, sid in sender.templates.items()}
     for count in range(1, 13):
