@@ -74,6 +74,7 @@ CATALOG: dict[str, str] = {
         "• **STOP** / **START**: turn reminders off / on"
         "\n• **timezone Europe/Berlin**: your time zone, for reminders"
         "\n• **certificate**: get your certificate again"
+        "\n• **link**: use this course on another channel too (WhatsApp, Slack)"
     ),
     "not_enrolled": (
         "👋 Hi{name_part}! I'm your training assistant. To start a course, send its phrase:\n"

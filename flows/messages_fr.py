@@ -83,7 +83,8 @@ FR: dict[str, str] = {
         "• **quitter** : faire une pause ; **reprendre** pour revenir\n"
         "• **STOP** / **START** : couper / rétablir les rappels\n"
         "• **fuseau horaire Europe/Paris** : votre fuseau horaire, pour les rappels\n"
-        "• **certificat** : recevoir à nouveau votre certificat"
+        "• **certificat** : recevoir à nouveau votre certificat\n"
+        "• **lier** : suivre ce cours aussi sur un autre canal (WhatsApp, Slack)"
     ),
     "not_enrolled": (
         "👋 Bonjour{name_part} ! Je suis votre assistant de formation. Pour commencer un "
