@@ -170,7 +170,7 @@ class Conversations:
             said = tuple(
                 replace(e, address=address) if isinstance(e, Link) else e for e in outcome.effects
             )
-            effects = self._pending(inbound, said, now)
+            effects = self._pending(inbound, said, now, to.get("to", ""))
             commit = self.store.commit(
                 inbound.key,
                 doc,
@@ -200,9 +200,11 @@ class Conversations:
         return Handled("ok", outcome.replies)
 
     def _pending(
-        self, inbound: Inbound, effects: tuple[Effect, ...], now: datetime
+        self, inbound: Inbound, effects: tuple[Effect, ...], now: datetime, to: str = ""
     ) -> list[dict[str, Any]]:
-        """This turn's effects as the entries committed with it (ids unique per message)."""
+        """This turn's effects as the entries committed with it (ids unique per message);
+        `to`: the address the learner wrote from when not their key, where what the effects
+        say (an answer, a grade's verdict) goes too."""
         kept: list[dict[str, Any]] = [
             _effect_doc(e)
             for e in effects
@@ -213,7 +215,8 @@ class Conversations:
         if self.xapi is not None:
             kept.append({"kind": XAPI})
         tag = inbound.message_id or uuid.uuid4().hex
-        return [{"id": f"{tag}#{n}", "effect": e, "at": now} for n, e in enumerate(kept)]
+        where = {"to": to} if to else {}
+        return [{"id": f"{tag}#{n}", "effect": e, "at": now, **where} for n, e in enumerate(kept)]
 
     def _perform_later(self, key: str, entry: Mapping[str, Any]) -> None:
         lane = "assistant" if entry["effect"]["kind"] in ("Ask", "Grade") else "default"
@@ -231,9 +234,9 @@ class Conversations:
         elif doc["kind"] != XAPI:  # an XAPI effect is the recording below
             effect = _effect(doc)
             if isinstance(effect, Ask):
-                self._answer(key, effect, effect_id)
+                self._answer(key, effect, effect_id, entry.get("to", ""))
             elif isinstance(effect, Grade):
-                self._grade(key, effect)
+                self._grade(entry.get("to") or key, effect)
             elif isinstance(effect, Link):
                 self._link(key, effect, effect_id)
             elif self.engagement is not None:
@@ -334,7 +337,7 @@ class Conversations:
                 return True
         raise Conflict(key)
 
-    def _answer(self, key: str, ask: Ask, done: str | None = None) -> None:
+    def _answer(self, key: str, ask: Ask, done: str | None = None, to: str = "") -> None:
         course = self.library.current().get(ask.course_id)
         if course is None:
             return
@@ -342,7 +345,7 @@ class Conversations:
         # Channels that thread answers (Slack) recognise them by kind; `then` is what the
         # flows want said after the answer (a quiz question, put again).
         tagged = answer if answer.kind else replace(answer, kind="answer")
-        self.queue(key, [tagged, *ask.then], done)
+        self.queue_decided(key, lambda _: ([tagged, *ask.then], {}), done, to)
         self.deliver(key)
 
     def _link(self, key: str, effect: Link, done: str) -> None:
@@ -358,10 +361,11 @@ class Conversations:
         self.queue_decided(key, decide, done, effect.address)
         self.deliver(key)
 
-    def _grade(self, key: str, effect: Grade) -> None:
+    def _grade(self, address: str, effect: Grade) -> None:
         """Grade a written answer with the model (on a worker, never in the webhook) and feed
-        the verdict back through `step`. If the grader itself breaks, the keyword verdict
-        stands, so the learner's quiz always goes on."""
+        the verdict back through `step`, as from the address the answer came from (the
+        learner's key, or a linked address: the verdict goes back there). If the grader
+        itself breaks, the keyword verdict stands, so the learner's quiz always goes on."""
         try:
             score, feedback, mode = self.assistant.grade(
                 effect.rubric, effect.question, effect.answer
@@ -372,13 +376,13 @@ class Conversations:
         graded = Graded(
             effect.session_id, effect.attempt, effect.question_id, score, feedback, mode
         )
-        log.info("grading: %s answer of %s marked by %s", effect.question_id, mask(key), mode)
+        log.info("grading: %s answer of %s marked by %s", effect.question_id, mask(address), mode)
         message_id = (
             f"grade:{effect.course_id}:{effect.session_id}:{effect.attempt}:{effect.question_id}"
         )
-        handled = self._handle(Inbound(key, "grader", message_id=message_id, grade=graded))
+        handled = self._handle(Inbound(address, "grader", message_id=message_id, grade=graded))
         if handled.status == "ok" and not handled.replies:
-            log.info("grading: %s no longer waits for this verdict; ignored", mask(key))
+            log.info("grading: %s no longer waits for this verdict; ignored", mask(address))
 
     def _run(self, task: Callable[[], object], lane: str = "default") -> None:
         """Run `task` in the background, on `lane` when the runner has lanes

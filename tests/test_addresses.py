@@ -76,3 +76,19 @@ def test_whatsapp_then_slack_continues_the_course_and_replies_where_written(
     assert len(whatsapp.sent) > wrote and len(slack.sent) == 1
     assert "2/7" in whatsapp.texts(PHONE)[-1]
     assert services.store.load(PHONE)["name"] == "Ngozi Okafor"
+
+
+def test_an_answer_to_a_question_asked_on_the_second_channel_goes_there(store: Store) -> None:
+    """Failed before: the assistant's answer (an effect performed after the turn) went to
+    the learner's primary address, WhatsApp, although the question came from Slack."""
+    clock = FakeClock(NOW)
+    services, whatsapp, slack = _bot(store, clock)
+    roster.import_roster(services.store, ROSTER, services.library.current(), NOW)
+    services.conversations.handle(Inbound(key=PHONE, channel="whatsapp", text="I am a new partner"))
+    wrote = len(whatsapp.sent)
+    question = "What discount does a silver partner get?"
+    services.conversations.handle(Inbound(key=SLACK, channel="slack", text=question))
+    assert len(whatsapp.sent) == wrote  # neither the turn's replies nor the answer
+    kinds = [r.kind for _, key, r in slack.sent if key == SLACK]
+    assert "answer" in kinds, kinds
+    assert services.store.load(PHONE)["effects"] == []  # performed and forgotten
