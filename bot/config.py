@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, Self
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.settings import (
     IN_MEMORY,
     SHIPPED_CONTENT,
-    VARIABLES,
     AdminSettings,
     ContentSettings,
     EngagementSettings,
@@ -170,6 +169,16 @@ class Config(
             log.info("slack: disabled (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable)")
         if not self.openai_api_key:
             log.info("assistant: no OPENAI_API_KEY, answering with passages from the course")
+
+
+# Every environment variable the bot reads, by field name: the fields of Config's sections
+# (its bases), so that a new section is listed once, as a base.
+VARIABLES: dict[str, str] = {
+    name: name.upper()
+    for section in Config.__bases__
+    if issubclass(section, BaseModel) and section is not BaseSettings
+    for name in section.model_fields
+}
 
 
 def _explain(error: ValidationError, values: Mapping[str, str | None]) -> str:

@@ -252,22 +252,3 @@ class XapiSettings(BaseModel):
     )
     xapi_key: str = Field("", description="the LRS's Basic-auth key")
     xapi_secret: SecretStr = Field(SecretStr(""), description="the LRS's Basic-auth secret")
-
-
-SECTIONS: tuple[type[BaseModel], ...] = (
-    StoreSettings,
-    ContentSettings,
-    WebSettings,
-    AdminSettings,
-    LimitsSettings,
-    TwilioSettings,
-    SlackSettings,
-    OpenAISettings,
-    EngagementSettings,
-    WebhookSettings,
-    XapiSettings,
-)
-# Every environment variable the bot reads, by field name.
-VARIABLES: dict[str, str] = {
-    name: name.upper() for section in SECTIONS for name in section.model_fields
-}

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SHIPPED_CONTENT, Config, ConfigError
-from bot.settings import VARIABLES
+from bot.config import SHIPPED_CONTENT, VARIABLES, Config, ConfigError
 from tests.conftest import ROOT
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from bot.settings import VARIABLES
+from bot.config import VARIABLES
 from tests.conftest import ROOT
 
 LISTED = re.compile(r"^#?\s*([A-Z][A-Z0-9_]{2,})=", re.M)
