@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from bot.channels.twilio_http import _pool
+from bot.channels.twilio_http import pool_for
 from bot.store.webhooks import WebhookDeliveries
 from flows.course import Course
 
@@ -75,7 +75,7 @@ class Urllib3Transport:
 
     def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-        pool = self.pools.get(origin) or self.pools.setdefault(origin, _pool(origin))
+        pool = self.pools.get(origin) or self.pools.setdefault(origin, pool_for(origin))
         response = pool.request(
             "POST", url, body=body, headers=dict(headers), timeout=TIMEOUT, redirect=False
         )

@@ -37,7 +37,7 @@ NETWORK_ERRORS = (ProtocolError, TimeoutError, ProxyError)
 log = logging.getLogger("twilio.http_client")
 
 
-def _pool(target: str) -> urllib3.PoolManager:
+def pool_for(target: str) -> urllib3.PoolManager:
     """A pool for `target`'s host, through the environment's proxy for it, if any."""
     url = urlsplit(target)
     bypass = urllib.request.proxy_bypass(url.hostname or "")
@@ -56,7 +56,7 @@ class TwilioHttp(HttpClient):
     def __init__(self, base_url: str = "", timeout: float = 10.0) -> None:
         super().__init__(log, is_async=False, timeout=timeout)
         self.base_url = base_url.rstrip("/")
-        self.pool = _pool(self.base_url or TWILIO_API)
+        self.pool = pool_for(self.base_url or TWILIO_API)
 
     def request(
         self,
