@@ -21,7 +21,10 @@ from tests.test_addresses import _bot
 from tests.test_engagement import Recorder
 
 PHONE, SLACK, OTHER = "whatsapp:+2348031234567", "slack:T1AA:U2BB", "slack:T1AA:U3CC"
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+# Codes carry a TTL index on `expires`: a MongoDB server's TTL monitor deletes them by the
+# real clock (about once a minute), so a code issued at a fixed date in the past vanished
+# mid-test now and then on the wire backend. The tests' clock starts at the real now.
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 COURSE = "partner-onboarding"
 
 
